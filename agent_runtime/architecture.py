@@ -1,0 +1,160 @@
+"""SplitterConvNN architecture as plain data.
+
+The network splits the (72, 96, 4) SMM frame difference into its four channels, runs each through
+its own stack of convolutions (each optionally followed by max-pooling), flattens and concatenates
+the branches, then applies a stack of dense layers and a Q-value head (plain or dueling).
+"""
+
+import json
+from dataclasses import asdict, dataclass, field
+
+KAGGLE_N_ACTIONS = 19
+SMM_SHAPE = (72, 96, 4)
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A MaxPooling2D applied after a convolution."""
+
+    size: tuple = (2, 2)
+    strides: tuple = (2, 2)
+    padding: str = "valid"
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One Conv2D of a branch (ReLU activation)."""
+
+    filters: int
+    kernel: tuple
+    strides: tuple
+    padding: str = "same"
+    pool: PoolSpec | None = None
+
+
+def _notebook_convs() -> tuple:
+    return (
+        ConvSpec(16, (8, 8), (4, 4)),
+        ConvSpec(24, (4, 4), (2, 2)),
+        ConvSpec(32, (3, 3), (1, 1)),
+    )
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything needed to rebuild the network; the defaults are the reference notebook's."""
+
+    input_shape: tuple = SMM_SHAPE
+    convs: tuple = field(default_factory=_notebook_convs)
+    dense_units: tuple = (512, 256)
+    n_actions: int = KAGGLE_N_ACTIONS
+    dueling: bool = False
+
+    @property
+    def n_branches(self) -> int:
+        return int(self.input_shape[-1])
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Architecture":
+        """Build from a dict such as `to_dict()` or an arch.json file produces; unknown keys raise."""
+        known = {"input_shape", "convs", "dense_units", "n_actions", "dueling"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown architecture keys: {sorted(unknown)}; expected some of {sorted(known)}")
+        convs = tuple(_conv_from_dict(c) for c in data.get("convs", [asdict(c) for c in _notebook_convs()]))
+        return cls(
+            input_shape=tuple(int(v) for v in data.get("input_shape", SMM_SHAPE)),
+            convs=convs,
+            dense_units=tuple(int(u) for u in data.get("dense_units", (512, 256))),
+            n_actions=int(data.get("n_actions", KAGGLE_N_ACTIONS)),
+            dueling=bool(data.get("dueling", False)),
+        )
+
+    def layer_shapes(self) -> list:
+        """(layer name, [variable shapes]) in the canonical weight order (depth-major, branch 0 first)."""
+        shapes = []
+        channels_in = 1
+        height, width = self.input_shape[0], self.input_shape[1]
+        for depth, conv in enumerate(self.convs, start=1):
+            for branch in range(self.n_branches):
+                kernel = (conv.kernel[0], conv.kernel[1], channels_in, conv.filters)
+                shapes.append((conv_name(depth, branch), [kernel, (conv.filters,)]))
+            channels_in = conv.filters
+            height, width = _conv_output_hw(height, width, conv)
+        features = height * width * channels_in * self.n_branches
+        for index, units in enumerate(self.dense_units, start=1):
+            shapes.append((f"fc{index}", [(features, units), (units,)]))
+            features = units
+        if self.dueling:
+            shapes.append(("value", [(features, 1), (1,)]))
+            shapes.append(("advantage", [(features, self.n_actions), (self.n_actions,)]))
+        else:
+            shapes.append(("output", [(features, self.n_actions), (self.n_actions,)]))
+        return shapes
+
+    def n_params(self) -> int:
+        total = 0
+        for _, variable_shapes in self.layer_shapes():
+            for shape in variable_shapes:
+                size = 1
+                for dim in shape:
+                    size *= int(dim)
+                total += size
+        return total
+
+    def describe(self) -> str:
+        """One line, e.g. `4x[conv16k8s4 conv24k4s2 conv32k3s1] fc512 fc256 out19`."""
+        convs = " ".join(
+            f"conv{c.filters}k{c.kernel[0]}s{c.strides[0]}{c.padding[0]}" + ("+pool" if c.pool else "")
+            for c in self.convs
+        )
+        dense = " ".join(f"fc{u}" for u in self.dense_units)
+        head = f"dueling{self.n_actions}" if self.dueling else f"out{self.n_actions}"
+        return f"{self.n_branches}x[{convs}] {dense} {head}"
+
+
+def conv_name(depth: int, branch: int) -> str:
+    """Layer name of the notebook: conv{depth}_frame_{branch}."""
+    return f"conv{depth}_frame_{branch}"
+
+
+def pool_name(depth: int, branch: int) -> str:
+    return f"pool{depth}_frame_{branch}"
+
+
+def _conv_from_dict(data: dict) -> ConvSpec:
+    pool = data.get("pool")
+    if pool is not None:
+        pool = PoolSpec(
+            size=tuple(int(v) for v in pool.get("size", (2, 2))),
+            strides=tuple(int(v) for v in pool.get("strides", pool.get("size", (2, 2)))),
+            padding=str(pool.get("padding", "valid")),
+        )
+    return ConvSpec(
+        filters=int(data["filters"]),
+        kernel=tuple(int(v) for v in data["kernel"]),
+        strides=tuple(int(v) for v in data.get("strides", (1, 1))),
+        padding=str(data.get("padding", "same")),
+        pool=pool,
+    )
+
+
+def _out_len(length: int, window: int, stride: int, padding: str) -> int:
+    if padding == "same":
+        return -(-length // stride)
+    return (length - window) // stride + 1
+
+
+def _conv_output_hw(height: int, width: int, conv: ConvSpec) -> tuple:
+    height = _out_len(height, conv.kernel[0], conv.strides[0], conv.padding)
+    width = _out_len(width, conv.kernel[1], conv.strides[1], conv.padding)
+    if conv.pool is not None:
+        height = _out_len(height, conv.pool.size[0], conv.pool.strides[0], conv.pool.padding)
+        width = _out_len(width, conv.pool.size[1], conv.pool.strides[1], conv.pool.padding)
+    return height, width

@@ -1,0 +1,62 @@
+"""Every error gfsub reports to a user, in one place.
+
+Each carries the file it is about and what to do; `str(error)` is the one line the CLI prints.
+"""
+
+from pathlib import Path
+
+
+class GfsubError(Exception):
+    """Base class: a problem with the user's input that they can fix."""
+
+    def __init__(self, path: "str | Path | None", problem: str, fix: str = "") -> None:
+        self.path = Path(path) if path is not None else None
+        self.problem = problem
+        self.fix = fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        where = f"{self.path}: " if self.path is not None else ""
+        fix = f" — {self.fix}" if self.fix else ""
+        return f"{where}{self.problem}{fix}"
+
+
+class MissingFileError(GfsubError):
+    """The input path does not exist."""
+
+
+class UnknownFormatError(GfsubError):
+    """The content is none of the weight formats gfsub reads."""
+
+
+class CorruptFileError(GfsubError):
+    """The format was recognised but the file cannot be read (truncated, damaged, unsafe)."""
+
+
+class ArchitectureFileError(GfsubError):
+    """An --arch JSON file that cannot be used."""
+
+
+class UnsupportedArchitectureError(GfsubError):
+    """A saved model whose graph is not a SplitterConvNN gfsub can rebuild."""
+
+
+class WeightShapeError(GfsubError):
+    """A weight whose shape does not fit the architecture."""
+
+
+class NonFiniteWeightsError(GfsubError):
+    """A weight containing NaN or infinity."""
+
+
+class ActionCountError(GfsubError):
+    """A Q head whose number of actions is not Kaggle football's 19."""
+
+
+class ParityError(GfsubError):
+    """The rendered main.py does not play like the source model."""
+
+
+class OutputPathError(GfsubError):
+    """The output cannot be written where asked."""

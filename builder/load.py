@@ -1,0 +1,331 @@
+"""Step 1 of the pipeline: read trained weights from any of the six supported formats.
+
+The format is detected from the content (zip, HDF5, zlib signatures, a SavedModel directory),
+not from the extension. Formats that carry a model config yield the architecture and a
+per-layer mapping; weights-only formats yield arrays in the source model's `get_weights()` order.
+"""
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+import pickle
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from agent_runtime.architecture import Architecture
+from builder.errors import CorruptFileError, MissingFileError, UnknownFormatError, UnsupportedArchitectureError
+from builder.keras_config import ConfigGraphError, architecture_from_config
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ZIP_SIGNATURE = b"PK\x03\x04"
+FORMATS = ("keras", "h5", "weights.h5", "savedmodel", "npz", "pickle")
+SUPPORTED_HINT = (
+    "pass a Keras model (.keras, .h5), weights (.weights.h5, .npz of get_weights(), zlib-pickled "
+    "get_weights()) or a SavedModel directory"
+)
+
+
+@dataclass
+class SourceWeights:
+    """What a loader found: the file, its architecture if it records one, and the arrays."""
+
+    path: Path
+    format: str
+    sha256: str
+    arch: Architecture | None = None
+    named: dict | None = None  # canonical layer name -> [kernel, bias]
+    ordered: list | None = None  # arrays in the source model's get_weights() order
+    notes: list = field(default_factory=list)
+
+
+def load_weights(path: "str | Path") -> SourceWeights:
+    """Detect the format of `path` and read it."""
+    path = Path(path)
+    kind = detect_format(path)
+    loader = {
+        "keras": _load_keras,
+        "h5": _load_h5_model,
+        "weights.h5": _load_weights_h5,
+        "savedmodel": _load_savedmodel,
+        "npz": _load_npz,
+        "pickle": _load_pickle,
+    }[kind]
+    source = SourceWeights(path=path, format=kind, sha256=sha256_of(path))
+    loader(source)
+    return source
+
+
+def detect_format(path: Path) -> str:
+    """One of FORMATS, from the content; raises MissingFileError / UnknownFormatError / CorruptFileError."""
+    if not path.exists():
+        raise MissingFileError(path, "no such file or directory", "check the path to your trained weights")
+    if path.is_dir():
+        if (path / "saved_model.pb").exists():
+            return "savedmodel"
+        raise UnknownFormatError(path, "a directory without saved_model.pb", SUPPORTED_HINT)
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if not head:
+        raise CorruptFileError(path, "the file is empty", "export the weights again")
+    if head.startswith(ZIP_SIGNATURE):
+        return _zip_kind(path)
+    if head.startswith(HDF5_SIGNATURE):
+        return _hdf5_kind(path)
+    if _looks_like_zlib(head) or _base64_zlib(path) is not None:
+        return "pickle"
+    raise UnknownFormatError(path, "not a format gfsub reads", SUPPORTED_HINT)
+
+
+def sha256_of(path: Path) -> str:
+    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- detection helpers -------------------------------------------------------------------------
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile as exc:
+        raise CorruptFileError(path, f"truncated or damaged zip archive ({exc})", "export the model again") from exc
+    if "config.json" in names and "model.weights.h5" in names:
+        return "keras"
+    if names and all(name.endswith(".npy") for name in names):
+        return "npz"
+    raise UnknownFormatError(path, f"a zip archive that is neither .keras nor .npz (holds {names[:4]})",
+                             SUPPORTED_HINT)
+
+
+def _hdf5_kind(path: Path) -> str:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            return "h5" if "model_config" in handle.attrs else "weights.h5"
+    except OSError as exc:
+        raise CorruptFileError(path, f"truncated or damaged HDF5 file ({exc})", "export the model again") from exc
+
+
+def _looks_like_zlib(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
+
+
+def _base64_zlib(path: Path) -> "bytes | None":
+    """The zlib bytes if the file is base64 text of a zlib stream (as pasted into public main.py files)."""
+    if path.stat().st_size > 2 << 30:
+        return None
+    text = path.read_bytes().strip()
+    if text[:2] not in (b"eN", b"eF", b"eJ", b"eA", b"eL", b"eT", b"eW", b"ed", b"eB"):
+        return None
+    try:
+        data = base64.b64decode(b"".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if _looks_like_zlib(data[:2]) else None
+
+
+# --- loaders -----------------------------------------------------------------------------------
+
+def _architecture_or_raise(source: SourceWeights, model_config: dict) -> dict:
+    try:
+        arch, roles, _ = architecture_from_config(model_config)
+    except (ConfigGraphError, KeyError, TypeError, ValueError) as exc:
+        raise UnsupportedArchitectureError(
+            source.path, f"the saved model is not a SplitterConvNN gfsub can rebuild: {exc}",
+            "export the model in the reference notebook's architecture, or save weights only and pass --arch",
+        ) from exc
+    source.arch = arch
+    return roles
+
+
+def _load_keras(source: SourceWeights) -> None:
+    """Keras 3 .keras zip: config.json + model.weights.h5 (groups named by class counter: conv2d_3)."""
+    import h5py
+
+    try:
+        with zipfile.ZipFile(source.path) as archive:
+            model_config = json.loads(archive.read("config.json"))
+            weights_bytes = archive.read("model.weights.h5")
+        roles = _architecture_or_raise(source, model_config)
+        config_layers = model_config.get("config", model_config)["layers"]
+        keys = _keras3_layer_keys(config_layers)
+        with h5py.File(io.BytesIO(weights_bytes), "r") as handle:
+            by_source = {name: _keras3_vars(handle["layers"][key]) for name, key in keys.items()
+                         if key in handle["layers"]}
+    except (zipfile.BadZipFile, OSError, KeyError, json.JSONDecodeError, zlib.error) as exc:
+        raise CorruptFileError(source.path, f"cannot read the .keras archive ({exc})", "save the model again") from exc
+    source.named = {canonical: by_source.get(name, []) for canonical, name in roles.items()}
+
+
+def _keras3_layer_keys(config_layers: list) -> dict:
+    """Layer name -> its group in a Keras 3 weights file: snake_case class name + per-class counter."""
+    counts: dict = {}
+    keys = {}
+    for layer in config_layers:
+        base = _snake_case(layer["class_name"].split(">")[-1])
+        index = counts.get(base, 0)
+        counts[base] = index + 1
+        keys[layer.get("name") or layer["config"]["name"]] = base if index == 0 else f"{base}_{index}"
+    return keys
+
+
+def _snake_case(name: str) -> str:
+    out = []
+    for i, char in enumerate(name):
+        if char.isupper() and i > 0 and (name[i - 1].islower() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def _keras3_vars(group) -> list:
+    if "vars" not in group:
+        return []
+    variables = group["vars"]
+    return [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+
+
+def _load_h5_model(source: SourceWeights) -> None:
+    """Full-model HDF5 (Keras 2 era, or Keras 3 legacy): attrs['model_config'] + model_weights/<layer>."""
+    import h5py
+
+    try:
+        with h5py.File(source.path, "r") as handle:
+            raw_config = handle.attrs["model_config"]
+            model_config = json.loads(raw_config.decode() if isinstance(raw_config, bytes) else raw_config)
+            roles = _architecture_or_raise(source, model_config)
+            group = handle["model_weights"] if "model_weights" in handle else handle
+            source.named = {canonical: _legacy_layer_arrays(group, name) for canonical, name in roles.items()}
+    except (OSError, KeyError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(source.path, f"cannot read the HDF5 model ({exc})", "save the model again") from exc
+
+
+def _legacy_layer_arrays(group, layer_name: str) -> list:
+    """Arrays of one layer in a legacy HDF5 file, in its `weight_names` order."""
+    if layer_name not in group:
+        return []
+    layer = group[layer_name]
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in layer.attrs.get("weight_names", [])]
+    return [np.asarray(layer[name]) for name in names]
+
+
+def _load_weights_h5(source: SourceWeights) -> None:
+    """Weights-only HDF5: Keras 3 `.weights.h5` (layers/<class counter>/vars) or Keras 2 save_weights."""
+    import h5py
+
+    try:
+        with h5py.File(source.path, "r") as handle:
+            if "layers" in handle:
+                groups = handle["layers"]
+                ordered = []
+                for base in ("conv2d", "dense"):
+                    keys = sorted((k for k in groups if k == base or k.startswith(base + "_")
+                                   and k[len(base) + 1:].isdigit()), key=lambda k: int(k.rsplit("_", 1)[1])
+                                  if k != base else 0)
+                    for key in keys:
+                        ordered.extend(_keras3_vars(groups[key]))
+                source.ordered = ordered
+            elif "layer_names" in handle.attrs:
+                names = [n.decode() if isinstance(n, bytes) else str(n) for n in handle.attrs["layer_names"]]
+                layers = [(name, _legacy_layer_arrays(handle, name)) for name in names]
+                _set_from_named_layers(source, layers)
+            else:
+                raise KeyError("no 'layers' group and no 'layer_names' attribute")
+    except (OSError, KeyError) as exc:
+        raise CorruptFileError(source.path, f"not a Keras weights file ({exc})",
+                               "save it with model.save_weights('model.weights.h5')") from exc
+
+
+def _set_from_named_layers(source: SourceWeights, layers: list) -> None:
+    """Use layer names when they are the notebook's; otherwise fall back to get_weights() order."""
+    layers = [(name, arrays) for name, arrays in layers if arrays]
+    source.ordered = [array for _, arrays in layers for array in arrays]
+    names = {name for name, _ in layers}
+    canonical = {name for name, _ in (source.arch or Architecture()).layer_shapes()}
+    if canonical <= names:
+        source.named = {name: arrays for name, arrays in layers if name in canonical}
+
+
+def _load_savedmodel(source: SourceWeights) -> None:
+    """TensorFlow SavedModel directory (Keras 3 `model.export()` or Keras 2 `model.save(dir)`)."""
+    import tensorflow as tf
+
+    try:
+        loaded = tf.saved_model.load(str(source.path))
+        variables = list(getattr(loaded, "variables", []))
+    except Exception as exc:  # TensorFlow raises many unrelated types for a damaged directory
+        raise CorruptFileError(source.path, f"cannot load the SavedModel ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else ''})",
+                               "export it again with model.export(dir)") from exc
+    if not variables:
+        raise CorruptFileError(source.path, "the SavedModel has no variables", "export it with model.export(dir)")
+    layers: list = []
+    for variable in variables:
+        layer = variable.name.split("/")[0]
+        if not layers or layers[-1][0] != layer:
+            layers.append((layer, []))
+        layers[-1][1].append(variable.numpy())
+    _set_from_named_layers(source, layers)
+
+
+def _load_npz(source: SourceWeights) -> None:
+    """np.savez(path, *model.get_weights()): arr_0, arr_1, ... in get_weights() order."""
+    try:
+        with np.load(source.path, allow_pickle=False) as archive:
+            keys = list(archive.keys())
+            if all(k.startswith("arr_") and k[4:].isdigit() for k in keys):
+                keys.sort(key=lambda k: int(k[4:]))
+            source.ordered = [archive[k] for k in keys]
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise CorruptFileError(source.path, f"cannot read the .npz ({exc})",
+                               "save it with np.savez(path, *model.get_weights())") from exc
+
+
+class _ArraysOnlyUnpickler(pickle.Unpickler):
+    """Admits numpy arrays and dtypes, nothing else: a pickle can otherwise run any code."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
+        module = module.replace("numpy.core.", "numpy._core.") if hasattr(np, "_core") else module
+        return super().find_class(module, name)
+
+
+def _load_pickle(source: SourceWeights) -> None:
+    """zlib.compress(pickle.dumps(model.get_weights())), raw or base64 text."""
+    raw = source.path.read_bytes()
+    if not _looks_like_zlib(raw[:2]):
+        raw = _base64_zlib(source.path) or raw
+    try:
+        payload = _ArraysOnlyUnpickler(io.BytesIO(zlib.decompress(raw))).load()
+    except zlib.error as exc:
+        raise CorruptFileError(source.path, f"truncated or damaged zlib data ({exc})",
+                               "write it again with zlib.compress(pickle.dumps(model.get_weights()))") from exc
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as exc:
+        raise CorruptFileError(source.path, f"not a safe pickle of weight arrays ({exc})",
+                               "save the weights with np.savez(path, *model.get_weights()) instead") from exc
+    if not isinstance(payload, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in payload):
+        raise CorruptFileError(source.path, f"the pickle holds a {type(payload).__name__}, not a list of arrays",
+                               "pickle model.get_weights()")
+    source.ordered = list(payload)

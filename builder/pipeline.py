@@ -1,0 +1,61 @@
+"""The build pipeline end to end: load -> validate -> render -> verify -> write (atomically)."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
+from builder.errors import GfsubError, OutputPathError, ParityError
+from builder.load import SourceWeights, load_weights
+from builder.render import render_main_py
+from builder.validate import check_weights, resolve_architecture
+from builder.verify import ParityReport, verify_main_py
+
+
+@dataclass
+class BuildResult:
+    output: Path
+    source: SourceWeights
+    arch: Architecture
+    main_py_bytes: int
+    blob_chars: int
+    parity: ParityReport | None
+
+
+def build_agent(
+    weights: "str | Path",
+    output: "str | Path" = "main.py",
+    arch_file: "str | Path | None" = None,
+    fallback_action: int = 0,
+    verify_steps: int = 300,
+    verify: bool = True,
+) -> BuildResult:
+    """Build main.py from trained weights. Nothing is left at `output` unless every check passed."""
+    output = Path(output)
+    check_output_path(output)
+    if not 0 <= int(fallback_action) < KAGGLE_N_ACTIONS:
+        raise GfsubError(None, f"--fallback-action {fallback_action} is not an action",
+                         f"choose 0..{KAGGLE_N_ACTIONS - 1} (0 is idle)")
+    source = load_weights(weights)
+    arch = resolve_architecture(source, arch_file)
+    named = check_weights(source, arch)
+    rendered = render_main_py(source, arch, named, fallback_action, arch_flag=arch_file is not None)
+
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    try:
+        temporary.write_text(rendered.source, encoding="utf-8")
+        parity = verify_main_py(temporary, arch, named, verify_steps) if verify else None
+        if parity is not None and not parity.passed:
+            raise ParityError(output, f"main.py does not play like the source model: {parity.summary()}",
+                              "report this as a gfsub bug, with the weights file if you can share it")
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity)
+
+
+def check_output_path(output: Path) -> None:
+    if output.is_dir():
+        raise OutputPathError(output, "is a directory", "pass a file name, e.g. -o main.py")
+    if not output.parent.exists():
+        raise OutputPathError(output, f"folder {output.parent} does not exist", "create it or choose another -o")
