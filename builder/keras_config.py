@@ -93,7 +93,7 @@ def _inbound(nodes) -> list:
                 return
             for value in item.values():
                 visit(value)
-        elif isinstance(item, list):
+        elif isinstance(item, (list, tuple)):
             if len(item) >= 3 and isinstance(item[0], str) and isinstance(item[1], int) and isinstance(item[2], int):
                 found.append((item[0], int(item[2])))
                 return

@@ -1,0 +1,45 @@
+"""`make demo`: create the bundled default (an UNTRAINED, seeded SplitterConvNN), build and verify main.py."""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from pathlib import Path  # noqa: E402
+
+from agent_runtime.architecture import Architecture  # noqa: E402
+
+DEFAULT_NAME = "untrained_splitter_conv_nn_seed0.keras"
+
+
+def make_untrained_model(path: Path, seed: int = 0, arch: Architecture | None = None) -> Path:
+    """Save a randomly initialised (seeded, untrained) SplitterConvNN as .keras; it plays badly by design."""
+    import keras
+
+    from agent_runtime.keras_model import build_keras_model
+
+    keras.utils.set_random_seed(seed)
+    model = build_keras_model(arch or Architecture())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo files")
+    args = parser.parse_args()
+
+    from builder.cli import run_build
+
+    weights = args.out / DEFAULT_NAME
+    if not weights.exists():
+        print(f"creating the bundled default: {weights} (seed 0, UNTRAINED: random play, for the pipeline only)")
+        make_untrained_model(weights)
+    main_py = args.out / "main.py"
+    run_build(weights, main_py)
+    print(f"\nmain.py for Kaggle: {main_py.resolve()}")
+
+
+if __name__ == "__main__":
+    main()
