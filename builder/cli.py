@@ -7,7 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Optional  # noqa: E402
+from typing import Annotated  # noqa: E402
 
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
@@ -29,21 +29,28 @@ def fail(error: GfsubError) -> None:
     sys.exit(2)
 
 
+WeightsArg = Annotated[Path, typer.Argument(
+    help="Trained weights: .keras, .h5, .weights.h5, SavedModel dir, .npz, zlib-pickled get_weights().")]
+OutputOpt = Annotated[Path, typer.Option("-o", "--output", help="Where to write main.py.")]
+ArchOpt = Annotated[Path | None, typer.Option("--arch", help="Architecture JSON for weights-only formats "
+                                                              "(see `gfsub arch`).")]
+FallbackOpt = Annotated[int, typer.Option("--fallback-action", help="Action played if the model ever errors.")]
+VerifyStepsOpt = Annotated[int, typer.Option("--verify-steps", help="Engine steps played to check parity.")]
+
+
 @app.command()
 def build(
-    weights: Path = typer.Argument(..., help="Trained weights: .keras, .h5, .weights.h5, SavedModel dir, .npz, "
-                                              "zlib-pickled get_weights()."),
-    output: Path = typer.Option(Path("main.py"), "-o", "--output", help="Where to write main.py."),
-    arch: Optional[Path] = typer.Option(None, "--arch", help="Architecture JSON for weights-only formats "
-                                                            "(see `gfsub arch`)."),
-    fallback_action: int = typer.Option(0, "--fallback-action", help="Action played if the model ever errors."),
-    verify_steps: int = typer.Option(300, "--verify-steps", help="Engine steps played to check parity."),
+    weights: WeightsArg,
+    output: OutputOpt = Path("main.py"),
+    arch: ArchOpt = None,
+    fallback_action: FallbackOpt = 0,
+    verify_steps: VerifyStepsOpt = 300,
 ) -> None:
     """Load, validate, render, and verify on the real engine; write main.py only if it plays like the model."""
     run_build(weights, output, arch, fallback_action, verify_steps)
 
 
-def run_build(weights: Path, output: Path, arch: Optional[Path] = None, fallback_action: int = 0,
+def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_action: int = 0,
               verify_steps: int = 300) -> None:
     """Build and print the summary table; bad input -> one-line error and exit code 2."""
     from builder.pipeline import build_agent

@@ -112,10 +112,16 @@ def candidate_orders(arch: Architecture) -> list:
     return orders
 
 
+def _fits(order: list, arrays: list) -> bool:
+    """Same count and, position by position, the same shapes."""
+    return len(order) == len(arrays) and all(
+        tuple(array.shape) == tuple(shape) for (_, shape), array in zip(order, arrays, strict=True))
+
+
 def _from_ordered_arrays(source: SourceWeights, arch: Architecture) -> list:
     arrays = source.ordered or []
     for order in candidate_orders(arch):
-        if len(order) == len(arrays) and all(tuple(a.shape) == tuple(s) for (_, s), a in zip(order, arrays)):
+        if _fits(order, arrays):
             named = dict(zip((name for name, _ in order), arrays, strict=True))
             return [(name, named[name]) for name, _ in candidate_orders(arch)[0]]
     _raise_for_order(source, arch, arrays)
@@ -126,11 +132,10 @@ def _raise_for_order(source: SourceWeights, arch: Architecture, arrays: list) ->
     """Explain the mismatch against the canonical order, singling out a wrong action count."""
     if arrays and arrays[-1].ndim == 1 and arrays[-1].shape[0] != arch.n_actions and not arch.dueling:
         other = replace(arch, n_actions=int(arrays[-1].shape[0]))
-        if any(len(o) == len(arrays) and all(tuple(a.shape) == tuple(s) for (_, s), a in zip(o, arrays))
-               for o in candidate_orders(other)):
+        if any(_fits(order, arrays) for order in candidate_orders(other)):
             check_action_count(source.path, other)
     canonical = candidate_orders(arch)[0]
-    for (name, expected), array in zip(canonical, arrays):
+    for (name, expected), array in zip(canonical, arrays, strict=False):  # lengths may differ
         check_shape(source.path, name, expected, array.shape)
     raise WeightShapeError(
         source.path, f"found {len(arrays)} weight arrays; the architecture {arch.describe()} needs {len(canonical)}",

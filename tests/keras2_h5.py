@@ -20,19 +20,20 @@ def _keras2_layer(layer_config: dict) -> dict:
         config["dtype"] = "float32"
     nodes = []
     for node in layer_config.get("inbound_nodes", []):
-        inputs = []
-
-        def collect(item) -> None:
-            if isinstance(item, dict) and "keras_history" in item.get("config", {}):
-                name, node_index, tensor_index = item["config"]["keras_history"]
-                inputs.append([name, node_index, tensor_index, {}])
-            elif isinstance(item, (list, tuple)):
-                for value in item:
-                    collect(value)
-
-        collect(node["args"])
+        inputs: list = []
+        _collect_history(node["args"], inputs)
         nodes.append(inputs)
     return {"class_name": layer_config["class_name"], "config": config, "name": config["name"], "inbound_nodes": nodes}
+
+
+def _collect_history(item, inputs: list) -> None:
+    """Keras 3 {keras_history: [name, node, index]} -> Keras 2 [name, node, index, {}]."""
+    if isinstance(item, dict) and "keras_history" in item.get("config", {}):
+        name, node_index, tensor_index = item["config"]["keras_history"]
+        inputs.append([name, node_index, tensor_index, {}])
+    elif isinstance(item, (list, tuple)):
+        for value in item:
+            _collect_history(value, inputs)
 
 
 def save_keras2_h5(model: keras.Model, path) -> None:

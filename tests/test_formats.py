@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 import pytest
 
+from agent_runtime.architecture import Architecture
 from builder import build
 from builder.validate import candidate_orders
 from tests.conftest import main_py_q_values, model_q_values
@@ -61,11 +62,11 @@ def test_round_trip(kind, tmp_path, notebook_user_model, engine_observations):
 
 def test_branch_major_get_weights_order_is_recognised(tmp_path, notebook_user_model, engine_observations):
     weights = notebook_user_model.get_weights()
-    depth_major, branch_major = candidate_orders(result_arch := build.__globals__["Architecture"]())[:2]
+    depth_major, branch_major = candidate_orders(Architecture())[:2]
     index = {name: i for i, (name, _) in enumerate(depth_major)}
     np.savez(tmp_path / "w.npz", *[weights[index[name]] for name, _ in branch_major])
     result = build(tmp_path / "w.npz", tmp_path / "main.py", verify_steps=VERIFY_STEPS)
-    assert result.arch == result_arch
+    assert result.arch == Architecture()
     _assert_plays_like(notebook_user_model, result.output, engine_observations)
 
 
@@ -81,7 +82,7 @@ def test_max_pool_dueling_variant_from_keras_file(tmp_path, engine_observations)
 def test_max_pool_variant_weights_only_with_arch_file(tmp_path, engine_observations):
     model = notebook_model(seed=3, max_pool=True, dense_units=(512, 256))
     np.savez(tmp_path / "w.npz", *model.get_weights())
-    arch = build.__globals__["Architecture"]().to_dict()
+    arch = Architecture().to_dict()
     for conv in arch["convs"]:
         conv["pool"] = {"size": [2, 2], "strides": [2, 2], "padding": "same"}
     (tmp_path / "arch.json").write_text(json.dumps(arch))

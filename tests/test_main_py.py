@@ -1,0 +1,95 @@
+"""The generated main.py under Kaggle's rules: loader, exec namespace, real match, never raising, parity gate."""
+
+import hashlib
+import re
+
+import numpy as np
+import pytest
+from kaggle_environments import make
+
+from agent_runtime.architecture import Architecture
+from builder import __version__, build
+from builder.render import KERAS_RUNTIME_MODULES, runtime_module_source
+from builder.verify import verify_main_py
+from tests.user_model import notebook_model
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, notebook_user_model):
+    folder = tmp_path_factory.mktemp("built")
+    notebook_user_model.save(folder / "model.keras")
+    return build(folder / "model.keras", folder / "main.py", fallback_action=7, verify_steps=40)
+
+
+def test_real_match_through_kaggle_file_loader(built):
+    """kaggle-environments reads main.py from its path, as for a submission, and plays it to the end."""
+    env = make("football", debug=False, configuration={
+        "scenario_name": "11_vs_11_kaggle", "episodeSteps": 201, "team_2": 0, "logdir": "/tmp/gfsub-test-football"})
+    steps = env.run([str(built.output), "do_nothing"])
+    assert len(steps) == 201
+    assert [state.status for state in steps[-1]] == ["DONE", "DONE"]
+    actions = [step[0].action for step in steps[1:]]
+    assert all(len(a) == 1 and 0 <= a[0] <= 18 for a in actions)
+    assert len({a[0] for a in actions}) >= 1
+    agent_stderr = [log[0].get("stderr", "") for log in env.logs[1:] if log]
+    assert not any(agent_stderr), agent_stderr[:3]
+
+
+def test_exec_with_empty_namespace_gives_agent_last(built):
+    source = built.output.read_text()
+    namespace: dict = {}
+    exec(compile(source, "<kaggle>", "exec"), namespace)
+    assert "__file__" not in namespace
+    callables = [name for name, value in namespace.items() if callable(value)]
+    assert callables[-1] == "agent"
+    assert namespace["POLICY"] is not None
+
+
+def test_agent_never_raises(built, capfd):
+    namespace: dict = {}
+    exec(built.output.read_text(), namespace)
+    for garbage in ({}, {"players_raw": []}, {"players_raw": [{"ball": "nonsense"}]}, None):
+        assert namespace["agent"](garbage) == [7]
+    assert "Traceback" in capfd.readouterr().err
+
+
+def test_provenance_header_and_layout(built):
+    source = built.output.read_text()
+    header = source[:2000]
+    assert f"gfsub {__version__}" in header
+    assert hashlib.sha256(built.source.path.read_bytes()).hexdigest() in header
+    assert Architecture().describe() in header and "backend        : keras" in header
+    markers = ("# ===== agent_runtime/", "WEIGHTS_BLOB = ", "POLICY = load_keras_policy", "def agent(obs, config=None)")
+    positions = [source.index(marker) for marker in markers]
+    assert positions == sorted(positions)
+    assert not re.search(r"\.predict\(", source), "never model.predict per step"
+
+
+def test_runtime_code_is_agent_runtime_verbatim(built):
+    source = built.output.read_text()
+    for name in KERAS_RUNTIME_MODULES:
+        assert runtime_module_source(name) in source, name
+    assert "from agent_runtime" not in source and "import agent_runtime" not in source
+
+
+def test_model_load_failure_plays_fallback_and_fails_verification(built, tmp_path, capfd):
+    source = built.output.read_text()
+    start = source.index('WEIGHTS_BLOB = "') + len('WEIGHTS_BLOB = "') + 1000
+    tampered = tmp_path / "main.py"
+    tampered.write_text(source[:start] + ("A" if source[start] != "A" else "B") + source[start + 1:])
+    namespace: dict = {}
+    exec(tampered.read_text(), namespace)
+    assert namespace["POLICY"] is None and namespace["agent"]({}) == [7]
+    assert "WeightBlobError" in capfd.readouterr().err
+    report = verify_main_py(tampered, Architecture(), [], steps=10)
+    assert report.load_failed and not report.passed
+
+
+def test_verification_refuses_a_main_py_that_plays_differently(built):
+    other = notebook_model(seed=99)
+    names = [f"{layer}/{var}" for layer, shapes in Architecture().layer_shapes() for var in ("kernel", "bias")]
+    report = verify_main_py(built.output, Architecture(), list(zip(names, other.get_weights(), strict=True)),
+                            steps=30)
+    assert not report.passed
+    assert report.agreement < 1.0 and report.max_abs_dq > 1e-4
+    assert np.isfinite(report.max_abs_dq)
