@@ -16,11 +16,11 @@ demo: $(STAMP)
 	$(PY) -m builder.demo --out $(DEMO)
 
 test: $(STAMP)
-	$(PY) -m ruff check builder agent_runtime tests
+	$(PY) -m ruff check builder agent_runtime tests benchmarks
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check builder agent_runtime tests
+	$(PY) -m ruff check builder agent_runtime tests benchmarks
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

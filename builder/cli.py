@@ -36,6 +36,8 @@ ArchOpt = Annotated[Path | None, typer.Option("--arch", help="Architecture JSON 
                                                               "(see `gfsub arch`).")]
 FallbackOpt = Annotated[int, typer.Option("--fallback-action", help="Action played if the model ever errors.")]
 VerifyStepsOpt = Annotated[int, typer.Option("--verify-steps", help="Engine steps played to check parity.")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="numpy (no TensorFlow in main.py; default) or keras.")]
+DtypeOpt = Annotated[str, typer.Option("--weights-dtype", help="float32, or float16 for a main.py half the size.")]
 
 
 @app.command()
@@ -45,19 +47,22 @@ def build(
     arch: ArchOpt = None,
     fallback_action: FallbackOpt = 0,
     verify_steps: VerifyStepsOpt = 300,
+    backend: BackendOpt = "numpy",
+    weights_dtype: DtypeOpt = "float32",
 ) -> None:
     """Load, validate, render, and verify on the real engine; write main.py only if it plays like the model."""
-    run_build(weights, output, arch, fallback_action, verify_steps)
+    run_build(weights, output, arch, fallback_action, verify_steps, backend, weights_dtype)
 
 
 def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_action: int = 0,
-              verify_steps: int = 300) -> None:
+              verify_steps: int = 300, backend: str = "numpy", weights_dtype: str = "float32") -> None:
     """Build and print the summary table; bad input -> one-line error and exit code 2."""
     from builder.pipeline import build_agent
 
     try:
         with console.status("building and verifying main.py on the gfootball engine..."):
-            result = build_agent(weights, output, arch, fallback_action, verify_steps)
+            result = build_agent(weights, output, arch, fallback_action, verify_steps,
+                                 backend=backend, weights_dtype=weights_dtype)
     except GfsubError as error:
         fail(error)
     table = Table(show_header=False, box=None)
@@ -65,6 +70,7 @@ def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_ac
         ("source", f"{result.source.path} ({result.source.format}, sha256 {result.source.sha256[:12]}...)"),
         ("architecture", result.arch.describe()),
         ("parameters", f"{result.arch.n_params():,}"),
+        ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
         ("main.py", f"{result.output} ({result.main_py_bytes / 1e6:.1f} MB)"),
         ("parity", result.parity.summary() if result.parity else "not checked"),

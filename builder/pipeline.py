@@ -7,7 +7,7 @@ from pathlib import Path
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
 from builder.errors import GfsubError, OutputPathError, ParityError
 from builder.load import SourceWeights, load_weights
-from builder.render import render_main_py
+from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
 from builder.validate import check_weights, resolve_architecture
 from builder.verify import ParityReport, verify_main_py
 
@@ -20,6 +20,8 @@ class BuildResult:
     main_py_bytes: int
     blob_chars: int
     parity: ParityReport | None
+    backend: str
+    weights_dtype: str
 
 
 def build_agent(
@@ -29,6 +31,8 @@ def build_agent(
     fallback_action: int = 0,
     verify_steps: int = 300,
     verify: bool = True,
+    backend: str = "numpy",
+    weights_dtype: str = "float32",
 ) -> BuildResult:
     """Build main.py from trained weights. Nothing is left at `output` unless every check passed."""
     output = Path(output)
@@ -36,22 +40,26 @@ def build_agent(
     if not 0 <= int(fallback_action) < KAGGLE_N_ACTIONS:
         raise GfsubError(None, f"--fallback-action {fallback_action} is not an action",
                          f"choose 0..{KAGGLE_N_ACTIONS - 1} (0 is idle)")
+    check_choice("--backend", backend, tuple(BACKENDS))
+    check_choice("--weights-dtype", weights_dtype, WEIGHT_DTYPES)
     source = load_weights(weights)
     arch = resolve_architecture(source, arch_file)
     named = check_weights(source, arch)
-    rendered = render_main_py(source, arch, named, fallback_action, arch_flag=arch_file is not None)
+    rendered = render_main_py(source, arch, named, fallback_action, arch_flag=arch_file is not None,
+                              backend=backend, weights_dtype=weights_dtype)
 
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         temporary.write_text(rendered.source, encoding="utf-8")
-        parity = verify_main_py(temporary, arch, named, verify_steps) if verify else None
+        parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype) if verify else None
         if parity is not None and not parity.passed:
-            raise ParityError(output, f"main.py does not play like the source model: {parity.summary()}",
-                              "report this as a gfsub bug, with the weights file if you can share it")
+            fix = ("store the weights as float32 (--weights-dtype float32)" if weights_dtype != "float32"
+                   else "report this as a gfsub bug, with the weights file if you can share it")
+            raise ParityError(output, f"main.py does not play like the source model: {parity.summary()}", fix)
         os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)
-    return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity)
+    return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity, backend, weights_dtype)
 
 
 def check_output_path(output: Path) -> None:
@@ -59,3 +67,8 @@ def check_output_path(output: Path) -> None:
         raise OutputPathError(output, "is a directory", "pass a file name, e.g. -o main.py")
     if not output.parent.exists():
         raise OutputPathError(output, f"folder {output.parent} does not exist", "create it or choose another -o")
+
+
+def check_choice(flag: str, value: str, choices: tuple) -> None:
+    if value not in choices:
+        raise GfsubError(None, f"{flag} {value!r} is not one of {', '.join(choices)}", f"use {flag} {choices[0]}")

@@ -19,7 +19,17 @@ from agent_runtime.architecture import Architecture
 from agent_runtime.codec import encode_weights
 from builder.load import SourceWeights
 
-KERAS_RUNTIME_MODULES = ("architecture", "observation", "codec", "policy", "keras_model", "keras_agent")
+SHARED_RUNTIME_MODULES = ("architecture", "observation", "codec", "policy")
+BACKENDS = {
+    # backend: (runtime modules embedded after the shared ones, the loader main.py calls)
+    "numpy": (("numpy_model", "numpy_agent"), "load_numpy_policy"),
+    "keras": (("keras_model", "keras_agent"), "load_keras_policy"),
+}
+WEIGHT_DTYPES = ("float32", "float16")
+
+
+def runtime_modules(backend: str) -> tuple:
+    return SHARED_RUNTIME_MODULES + BACKENDS[backend][0]
 
 
 @dataclass
@@ -55,26 +65,26 @@ def render_main_py(
     named_weights: list,
     fallback_action: int = 0,
     arch_flag: bool = False,
+    backend: str = "numpy",
+    weights_dtype: str = "float32",
 ) -> RenderedAgent:
     """main.py text for these checked weights."""
-    import keras
-    import tensorflow as tf
-
     from builder import __version__
 
-    manifest, blob = encode_weights(named_weights, dtype="float32")
-    modules = [{"name": f"{name}.py", "source": runtime_module_source(name)} for name in KERAS_RUNTIME_MODULES]
+    manifest, blob = encode_weights(named_weights, dtype=weights_dtype)
+    modules = [{"name": f"{name}.py", "source": runtime_module_source(name)} for name in runtime_modules(backend)]
     text = template_environment().get_template("main.py.j2").render(
         version=__version__,
         source_name=source.path.name,
         source_format=source.format,
         source_sha256=source.sha256,
         arch_line=arch.describe(),
-        arch_flag=arch_flag,
         n_params=f"{arch.n_params():,}",
-        tf_version=tf.__version__,
-        keras_version=keras.__version__,
-        weights_dtype="float32",
+        backend=backend,
+        backend_line=_backend_line(backend),
+        loader=BACKENDS[backend][1],
+        flags=_flags(arch_flag, backend, weights_dtype),
+        weights_dtype=weights_dtype,
         fallback_action=int(fallback_action),
         built_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         modules=modules,
@@ -84,3 +94,22 @@ def render_main_py(
         blob_chars=f"{len(blob):,}",
     )
     return RenderedAgent(source=text, manifest=manifest, blob_chars=len(blob))
+
+
+def _backend_line(backend: str) -> str:
+    import numpy
+
+    if backend == "numpy":
+        return f"numpy (numpy {numpy.__version__} here; TensorFlow is not imported)"
+    import keras
+    import tensorflow as tf
+
+    return f"keras (TensorFlow {tf.__version__}, Keras {keras.__version__})"
+
+
+def _flags(arch_flag: bool, backend: str, weights_dtype: str) -> str:
+    flags = [" --arch ..."] if arch_flag else []
+    flags.append(f" --backend {backend}")
+    if weights_dtype != "float32":
+        flags.append(f" --weights-dtype {weights_dtype}")
+    return "".join(flags)

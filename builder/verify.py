@@ -15,8 +15,8 @@ import numpy as np
 from agent_runtime.architecture import Architecture
 from agent_runtime.observation import FrameDifference, raw_player_observation
 
-MAX_ABS_DQ = 1e-4
-MIN_AGREEMENT = 1.0
+# (min action agreement, max |dQ|) per stored weight dtype; float16 rounding moves Q-values, so only agreement counts.
+THRESHOLDS = {"float32": (1.0, 1e-4), "float16": (0.99, float("inf"))}
 
 
 @dataclass
@@ -27,11 +27,13 @@ class ParityReport:
     status: str
     agent_errors: int
     load_failed: bool
+    weights_dtype: str = "float32"
 
     @property
     def passed(self) -> bool:
+        min_agreement, max_abs_dq = THRESHOLDS[self.weights_dtype]
         return (not self.load_failed and self.agent_errors == 0 and self.status == "DONE"
-                and self.steps > 0 and self.agreement >= MIN_AGREEMENT and self.max_abs_dq <= MAX_ABS_DQ)
+                and self.steps > 0 and self.agreement >= min_agreement and self.max_abs_dq <= max_abs_dq)
 
     def summary(self) -> str:
         if self.load_failed:
@@ -69,13 +71,14 @@ def reference_q_values(arch: Architecture, named_weights: list, observations: li
     return np.asarray(model.predict_on_batch(batch), dtype=np.float64)
 
 
-def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps: int = 300) -> ParityReport:
+def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps: int = 300,
+                   weights_dtype: str = "float32") -> ParityReport:
     """Load main.py like Kaggle, play it on the engine, compare with the reference model."""
     agent = load_like_kaggle(main_py)
     namespace = agent.__globals__
     policy = namespace.get("POLICY")
     if policy is None:
-        return ParityReport(0, 0.0, float("inf"), "NOT PLAYED", 0, load_failed=True)
+        return ParityReport(0, 0.0, float("inf"), "NOT PLAYED", 0, load_failed=True, weights_dtype=weights_dtype)
     episode = play_engine_match(agent, steps)
     observations = [step[0].observation for step in episode[:-1]]
     played = [step[0].action for step in episode[1:]]
@@ -96,4 +99,5 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps
         status=status,
         agent_errors=int(policy.errors),
         load_failed=False,
+        weights_dtype=weights_dtype,
     )

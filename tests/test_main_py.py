@@ -9,16 +9,17 @@ from kaggle_environments import make
 
 from agent_runtime.architecture import Architecture
 from builder import __version__, build
-from builder.render import KERAS_RUNTIME_MODULES, runtime_module_source
+from builder.render import BACKENDS, runtime_module_source, runtime_modules
 from builder.verify import verify_main_py
 from tests.user_model import notebook_model
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory, notebook_user_model):
-    folder = tmp_path_factory.mktemp("built")
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def built(request, tmp_path_factory, notebook_user_model):
+    folder = tmp_path_factory.mktemp(f"built-{request.param}")
     notebook_user_model.save(folder / "model.keras")
-    return build(folder / "model.keras", folder / "main.py", fallback_action=7, verify_steps=40)
+    return build(folder / "model.keras", folder / "main.py", fallback_action=7, verify_steps=40,
+                 backend=request.param)
 
 
 def test_real_match_through_kaggle_file_loader(built):
@@ -58,8 +59,9 @@ def test_provenance_header_and_layout(built):
     header = source[:2000]
     assert f"gfsub {__version__}" in header
     assert hashlib.sha256(built.source.path.read_bytes()).hexdigest() in header
-    assert Architecture().describe() in header and "backend        : keras" in header
-    markers = ("# ===== agent_runtime/", "WEIGHTS_BLOB = ", "POLICY = load_keras_policy", "def agent(obs, config=None)")
+    assert Architecture().describe() in header and f"backend        : {built.backend}" in header
+    markers = ("# ===== agent_runtime/", "WEIGHTS_BLOB = ", f"POLICY = {BACKENDS[built.backend][1]}(",
+               "def agent(obs, config=None)")
     positions = [source.index(marker) for marker in markers]
     assert positions == sorted(positions)
     assert not re.search(r"\.predict\(", source), "never model.predict per step"
@@ -67,7 +69,7 @@ def test_provenance_header_and_layout(built):
 
 def test_runtime_code_is_agent_runtime_verbatim(built):
     source = built.output.read_text()
-    for name in KERAS_RUNTIME_MODULES:
+    for name in runtime_modules(built.backend):
         assert runtime_module_source(name) in source, name
     assert "from agent_runtime" not in source and "import agent_runtime" not in source
 

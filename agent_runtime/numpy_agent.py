@@ -1,0 +1,18 @@
+"""Load the embedded weights into the numpy SplitterConvNN and wrap it in the greedy policy."""
+
+import json
+
+import numpy as np
+
+from agent_runtime.architecture import Architecture
+from agent_runtime.codec import decode_weights
+from agent_runtime.numpy_model import NumpySplitterConvNN
+from agent_runtime.policy import GreedyQPolicy
+
+
+def load_numpy_policy(architecture_json: str, manifest: dict, blob: str, fallback_action: int) -> GreedyQPolicy:
+    """Decode the weights and warm the forward pass once, at import; TensorFlow is never imported."""
+    arch = Architecture.from_dict(json.loads(architecture_json))
+    network = NumpySplitterConvNN(arch, decode_weights(manifest, blob))
+    network(np.zeros(tuple(arch.input_shape), dtype=np.float32))
+    return GreedyQPolicy(network, tuple(arch.input_shape), arch.n_actions, fallback_action)

@@ -1,0 +1,89 @@
+"""SplitterConvNN forward pass in plain numpy (float32): no TensorFlow import, fast to load.
+
+Convolutions use im2col over a strided window view, batched across the branches; padding,
+strides and pooling follow Keras' semantics (`same` pads bottom/right with the larger half).
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from agent_runtime.architecture import Architecture, conv_name
+
+
+def _pad_amounts(length: int, window: int, stride: int) -> tuple:
+    out = -(-length // stride)
+    total = max((out - 1) * stride + window - length, 0)
+    return total // 2, total - total // 2
+
+
+def _pad_same(x: np.ndarray, window: tuple, strides: tuple, value: float) -> np.ndarray:
+    """Pad axes 1, 2 of (B, H, W, C) the way Keras' `same` padding does."""
+    top, bottom = _pad_amounts(x.shape[1], window[0], strides[0])
+    left, right = _pad_amounts(x.shape[2], window[1], strides[1])
+    if top == bottom == left == right == 0:
+        return x
+    return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+
+
+def _windows(x: np.ndarray, window: tuple, strides: tuple) -> np.ndarray:
+    """(B, H, W, C) -> (B, Ho, Wo, C, kh, kw) strided view, no copy."""
+    view = sliding_window_view(x, window, axis=(1, 2))
+    return view[:, :: strides[0], :: strides[1]]
+
+
+def conv2d_relu(x: np.ndarray, kernels: np.ndarray, biases: np.ndarray, strides: tuple, padding: str) -> np.ndarray:
+    """Per-branch convolution: x (B, H, W, C), kernels (B, kh, kw, C, F), biases (B, F) -> (B, Ho, Wo, F)."""
+    window = kernels.shape[1:3]
+    if padding == "same":
+        x = _pad_same(x, window, strides, 0.0)
+    patches = _windows(x, window, strides)  # (B, Ho, Wo, C, kh, kw)
+    branches, out_h, out_w = patches.shape[:3]
+    columns = patches.transpose(0, 1, 2, 4, 5, 3).reshape(branches, out_h * out_w, -1)
+    weights = kernels.reshape(branches, -1, kernels.shape[-1])
+    out = np.matmul(columns, weights) + biases[:, None, :]
+    np.maximum(out, 0.0, out=out)
+    return out.reshape(branches, out_h, out_w, -1)
+
+
+def max_pool(x: np.ndarray, size: tuple, strides: tuple, padding: str) -> np.ndarray:
+    if padding == "same":
+        x = _pad_same(x, size, strides, -np.inf)
+    return _windows(x, size, strides).max(axis=(4, 5))
+
+
+class NumpySplitterConvNN:
+    """The network for `arch`, evaluated with numpy on one observation at a time."""
+
+    def __init__(self, arch: Architecture, named_weights: list) -> None:
+        self.arch = arch
+        weights = dict(named_weights)
+        n = arch.n_branches
+        self.convs = []
+        for depth, conv in enumerate(arch.convs, start=1):
+            kernels = np.stack([weights[f"{conv_name(depth, b)}/kernel"] for b in range(n)]).astype(np.float32)
+            biases = np.stack([weights[f"{conv_name(depth, b)}/bias"] for b in range(n)]).astype(np.float32)
+            self.convs.append((conv, kernels, biases))
+        heads = ["value", "advantage"] if arch.dueling else ["output"]
+        names = [f"fc{i}" for i in range(1, len(arch.dense_units) + 1)] + heads
+        self.dense = {name: (np.ascontiguousarray(weights[f"{name}/kernel"], dtype=np.float32),
+                             np.asarray(weights[f"{name}/bias"], dtype=np.float32)) for name in names}
+        self.hidden = names[: len(arch.dense_units)]
+
+    def __call__(self, observation: np.ndarray) -> np.ndarray:
+        """(H, W, C) float32 -> (n_actions,) Q-values."""
+        x = np.asarray(observation, dtype=np.float32)
+        x = np.ascontiguousarray(np.moveaxis(x, -1, 0)[..., None])  # one (H, W, 1) image per branch
+        for conv, kernels, biases in self.convs:
+            x = conv2d_relu(x, kernels, biases, tuple(conv.strides), conv.padding)
+            if conv.pool is not None:
+                x = max_pool(x, tuple(conv.pool.size), tuple(conv.pool.strides), conv.pool.padding)
+        features = x.reshape(-1)  # Flatten each branch (H, W, F) row-major, then concatenate in branch order
+        for name in self.hidden:
+            kernel, bias = self.dense[name]
+            features = np.maximum(features @ kernel + bias, 0.0)
+        if self.arch.dueling:
+            value = features @ self.dense["value"][0] + self.dense["value"][1]
+            advantage = features @ self.dense["advantage"][0] + self.dense["advantage"][1]
+            return value + advantage - advantage.mean()
+        kernel, bias = self.dense["output"]
+        return features @ kernel + bias
