@@ -23,9 +23,8 @@ class ConfigGraphError(ValueError):
 
 
 def architecture_from_config(model_config: dict) -> tuple:
-    """-> (Architecture, {canonical layer name: user's layer name}, [user's layer names in model order])."""
+    """-> (Architecture, {canonical layer name: user's layer name})."""
     layers = _parse_layers(model_config)
-    by_name = {layer.name: layer for layer in layers}
     consumers: dict = {}
     for layer in layers:
         for source, index in layer.inputs:
@@ -45,7 +44,7 @@ def architecture_from_config(model_config: dict) -> tuple:
     if any(specs != branch_specs[0] for specs in branch_specs):
         raise ConfigGraphError("the convolution branches differ from each other; gfsub needs identical branches")
 
-    x = _concat_after(flattens, consumers, by_name) if n_branches > 1 else flattens[0]
+    x = _concat_after(flattens, consumers) if n_branches > 1 else flattens[0]
     dense_units = []
     while True:
         nexts = consumers.get(x.name, [])
@@ -65,7 +64,7 @@ def architecture_from_config(model_config: dict) -> tuple:
         n_actions=n_actions,
         dueling=dueling,
     )
-    return arch, roles, [layer.name for layer in layers]
+    return arch, roles
 
 
 def _parse_layers(model_config: dict) -> list:
@@ -172,7 +171,7 @@ def _walk_branch(split: ConfigLayer, branch: int, consumers: dict, roles: dict) 
         layer = _single_consumer(layer.name, consumers)
 
 
-def _concat_after(flattens: list, consumers: dict, by_name: dict) -> ConfigLayer:
+def _concat_after(flattens: list, consumers: dict) -> ConfigLayer:
     concat = _single_consumer(flattens[0].name, consumers)
     if _short_class(concat) != "Concatenate":
         raise ConfigGraphError(f"branches meet in '{concat.name}' ({concat.class_name}); expected a Concatenate")

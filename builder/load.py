@@ -13,7 +13,7 @@ import json
 import pickle
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,6 @@ class SourceWeights:
     arch: Architecture | None = None
     named: dict | None = None  # canonical layer name -> [kernel, bias]
     ordered: list | None = None  # arrays in the source model's get_weights() order
-    notes: list = field(default_factory=list)
 
 
 def load_weights(path: "str | Path") -> SourceWeights:
@@ -143,7 +142,7 @@ def _base64_zlib(path: Path) -> "bytes | None":
 
 def _architecture_or_raise(source: SourceWeights, model_config: dict) -> dict:
     try:
-        arch, roles, _ = architecture_from_config(model_config)
+        arch, roles = architecture_from_config(model_config)
     except (ConfigGraphError, KeyError, TypeError, ValueError) as exc:
         raise UnsupportedArchitectureError(
             source.path, f"the saved model is not a SplitterConvNN gfsub can rebuild: {exc}",
@@ -193,6 +192,13 @@ def _snake_case(name: str) -> str:
     return "".join(out)
 
 
+def _counter_keys(groups, base: str) -> list:
+    """Keras 3 group names of one layer class in model order: conv2d, conv2d_1, conv2d_2, ..."""
+    index = {key: 0 if key == base else int(key[len(base) + 1:]) for key in groups
+             if key == base or (key.startswith(base + "_") and key[len(base) + 1:].isdigit())}
+    return sorted(index, key=index.get)
+
+
 def _keras3_vars(group) -> list:
     if "vars" not in group:
         return []
@@ -232,14 +238,8 @@ def _load_weights_h5(source: SourceWeights) -> None:
         with h5py.File(source.path, "r") as handle:
             if "layers" in handle:
                 groups = handle["layers"]
-                ordered = []
-                for base in ("conv2d", "dense"):
-                    keys = sorted((k for k in groups if k == base or k.startswith(base + "_")
-                                   and k[len(base) + 1:].isdigit()), key=lambda k: int(k.rsplit("_", 1)[1])
-                                  if k != base else 0)
-                    for key in keys:
-                        ordered.extend(_keras3_vars(groups[key]))
-                source.ordered = ordered
+                source.ordered = [array for base in ("conv2d", "dense") for key in _counter_keys(groups, base)
+                                  for array in _keras3_vars(groups[key])]
             elif "layer_names" in handle.attrs:
                 names = [n.decode() if isinstance(n, bytes) else str(n) for n in handle.attrs["layer_names"]]
                 layers = [(name, _legacy_layer_arrays(handle, name)) for name in names]

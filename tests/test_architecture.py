@@ -21,7 +21,7 @@ def test_json_round_trip_with_pooling_and_dueling():
 
 def test_config_of_max_pool_dueling_variant_is_read():
     model = notebook_model(max_pool=True, dueling=True, dense_units=(256, 128))
-    arch, roles, _ = architecture_from_config({"class_name": "Functional", "config": model.get_config()})
+    arch, roles = architecture_from_config({"class_name": "Functional", "config": model.get_config()})
     assert arch.dueling and arch.dense_units == (256, 128) and arch.n_actions == 19
     assert all(conv.pool == PoolSpec((2, 2), (2, 2), "same") for conv in arch.convs)
     assert arch.n_params() == model.count_params()

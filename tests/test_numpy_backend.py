@@ -27,7 +27,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_numpy_forward_matches_keras(variant, engine_observations):
     model = notebook_model(seed=6, **VARIANTS[variant])
-    arch = architecture_from_config({"class_name": "Functional", "config": model.get_config()})[0]
+    arch, _ = architecture_from_config({"class_name": "Functional", "config": model.get_config()})
     names = [name for name, _ in candidate_orders(arch)[0]]
     network = NumpySplitterConvNN(arch, list(zip(names, model.get_weights(), strict=True)))
     rng = np.random.default_rng(0)
