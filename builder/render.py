@@ -35,7 +35,6 @@ def runtime_modules(backend: str) -> tuple:
 @dataclass
 class RenderedAgent:
     source: str
-    manifest: dict
     blob_chars: int
 
 
@@ -93,7 +92,7 @@ def render_main_py(
         blob=blob,
         blob_chars=f"{len(blob):,}",
     )
-    return RenderedAgent(source=text, manifest=manifest, blob_chars=len(blob))
+    return RenderedAgent(source=text, blob_chars=len(blob))
 
 
 def _backend_line(backend: str) -> str:

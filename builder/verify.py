@@ -60,14 +60,25 @@ def play_engine_match(agent, steps: int) -> list:
         return env.run([agent, "do_nothing"])
 
 
+def pipeline_inputs(observations: list, frames: "FrameDifference | None" = None) -> np.ndarray:
+    """Model inputs for consecutive kaggle observations through one frame buffer (a fresh one by default)."""
+    frames = frames if frames is not None else FrameDifference()
+    return np.stack([frames.push_raw(raw_player_observation(obs)) for obs in observations])
+
+
+def main_py_q_values(namespace: dict, observations: list) -> np.ndarray:
+    """Q-values main.py's own pipeline and model give these observations, from a fresh frame buffer."""
+    inputs = pipeline_inputs(observations, namespace["FrameDifference"]())
+    return np.stack([namespace["POLICY"].q_function(x) for x in inputs]).astype(np.float64)
+
+
 def reference_q_values(arch: Architecture, named_weights: list, observations: list) -> np.ndarray:
     """Q-values of the source weights on each observation, through a fresh frame buffer: (N, n_actions)."""
     from agent_runtime.keras_model import assign_weights, build_keras_model
 
     model = build_keras_model(arch)
     assign_weights(model, arch, named_weights)
-    frames = FrameDifference(arch.input_shape)
-    batch = np.stack([frames.push_raw(raw_player_observation(obs)) for obs in observations])
+    batch = pipeline_inputs(observations, FrameDifference(arch.input_shape))
     return np.asarray(model.predict_on_batch(batch), dtype=np.float64)
 
 
@@ -85,11 +96,7 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps
     status = episode[-1][0].status
 
     reference = reference_q_values(arch, named_weights, observations)
-    candidate_frames = namespace["FrameDifference"](tuple(arch.input_shape))
-    candidate = np.stack([
-        policy.q_function(candidate_frames.push_raw(namespace["raw_player_observation"](obs)))
-        for obs in observations
-    ]).astype(np.float64)
+    candidate = main_py_q_values(namespace, observations)
     expected = reference.argmax(axis=1)
     agreement = float(np.mean([list(a) == [int(e)] for a, e in zip(played, expected, strict=True)]))
     return ParityReport(

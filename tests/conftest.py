@@ -7,8 +7,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from agent_runtime.observation import FrameDifference, raw_player_observation  # noqa: E402
-from builder.verify import load_like_kaggle, play_engine_match  # noqa: E402
+from builder import verify  # noqa: E402
+from builder.verify import load_like_kaggle, pipeline_inputs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,22 +29,13 @@ def notebook_user_model():
     return notebook_model(seed=1)
 
 
-def pipeline_inputs(observations: list) -> np.ndarray:
-    """gfsub's observation pipeline over a sequence: (N, 72, 96, 4) float32."""
-    frames = FrameDifference()
-    return np.stack([frames.push_raw(raw_player_observation(obs)) for obs in observations])
-
-
 def main_py_q_values(main_py, observations: list) -> np.ndarray:
     """Q-values main.py computes on these observations, loaded the way kaggle-environments loads it."""
-    namespace = load_like_kaggle(main_py).__globals__
-    frames = namespace["FrameDifference"]()
-    q_function = namespace["POLICY"].q_function
-    return np.stack([q_function(frames.push_raw(raw_player_observation(obs))) for obs in observations])
+    return verify.main_py_q_values(load_like_kaggle(main_py).__globals__, observations)
 
 
 def model_q_values(model, observations: list) -> np.ndarray:
     return np.asarray(model.predict_on_batch(pipeline_inputs(observations)))
 
 
-__all__ = ["main_py_q_values", "model_q_values", "pipeline_inputs", "play_engine_match"]
+__all__ = ["main_py_q_values", "model_q_values", "pipeline_inputs"]

@@ -10,6 +10,7 @@ from kaggle_environments import make
 from agent_runtime.architecture import Architecture
 from builder import __version__, build
 from builder.render import BACKENDS, runtime_module_source, runtime_modules
+from builder.validate import candidate_orders
 from builder.verify import verify_main_py
 from tests.user_model import notebook_model
 
@@ -89,7 +90,7 @@ def test_model_load_failure_plays_fallback_and_fails_verification(built, tmp_pat
 
 def test_verification_refuses_a_main_py_that_plays_differently(built):
     other = notebook_model(seed=99)
-    names = [f"{layer}/{var}" for layer, shapes in Architecture().layer_shapes() for var in ("kernel", "bias")]
+    names = [name for name, _ in candidate_orders(Architecture())[0]]
     report = verify_main_py(built.output, Architecture(), list(zip(names, other.get_weights(), strict=True)),
                             steps=30)
     assert not report.passed
