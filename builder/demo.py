@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -30,7 +31,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo files")
     args = parser.parse_args()
 
-    from builder.cli import run_build
+    from builder.cli import app, run_build
 
     weights = args.out / DEFAULT_NAME
     if not weights.exists():
@@ -38,7 +39,22 @@ def main() -> None:
         make_untrained_model(weights)
     main_py = args.out / "main.py"
     run_build(weights, main_py)
-    print(f"\nmain.py for Kaggle: {main_py.resolve()}")
+    print("\nchecking it: 2 short matches against the engine AI (one per side), timed as Kaggle times them")
+    run_dir = args.out / "check"
+    shutil.rmtree(run_dir, ignore_errors=True)  # main.py was just rebuilt: an older check is for another file
+    _run(app, ["check", str(main_py), "--matches", "2", "--steps", "400", "--run-dir", str(run_dir)])
+    submission = args.out / "submission.tar.gz"
+    _run(app, ["package", str(main_py), "-o", str(submission), "--runs-dir", str(args.out)])
+    print(f"\nmain.py: {main_py.resolve()}\nupload:  {submission.resolve()}  (the model is UNTRAINED: it plays badly)")
+
+
+def _run(app, argv: list) -> None:
+    """Run a CLI command; stop the demo with its exit code if it fails."""
+    try:
+        app(argv, standalone_mode=False)
+    except SystemExit as stop:
+        if stop.code:
+            raise
 
 
 if __name__ == "__main__":

@@ -1,0 +1,190 @@
+"""`gfsub check`: would this main.py forfeit on Kaggle, how close is it to the time limits, how does it play?
+
+Matches run in parallel, each in its own process (a crash, hang or leak stays there; a hung match is killed
+at a wall-clock bound). Each finished match is appended to results.jsonl at once, so an interrupted run
+keeps its matches and `--resume` plays only the missing ones. report.json holds every figure.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from builder.errors import GfsubError, MissingFileError
+from builder.load import sha256_of
+from builder.match import BUILTIN_OPPONENTS, FORFEITS, MatchSpec
+from builder.timing import ACT_TIMEOUT, OVERAGE_POOL, step_timing
+
+RESULTS = "results.jsonl"
+RUN_CONFIG = "run.json"
+REPORT = "report.json"
+
+
+@dataclass
+class CheckConfig:
+    main_py: str
+    main_py_sha256: str
+    matches: int
+    steps: int
+    opponent: str
+    seed: int
+    slowdown: float
+    match_timeout: float
+    jobs: int
+    replay: bool = True
+
+    @property
+    def threads_per_match(self) -> int:
+        """Matches share the cores: each gets cores // jobs threads, so timings are not inflated by contention."""
+        return max(1, (os.cpu_count() or 1) // max(1, self.jobs))
+
+
+def default_match_timeout(steps: int) -> float:
+    """The longest a legal match can take (every step at the limit, the whole pool) plus engine time."""
+    return steps * (ACT_TIMEOUT + 0.05) + OVERAGE_POOL + 120.0
+
+
+def match_specs(config: CheckConfig, run_dir: Path) -> list:
+    """The candidate alternates sides: left in even matches, right in odd ones."""
+    return [MatchSpec(index=i, candidate=config.main_py, opponent=config.opponent,
+                      side="left" if i % 2 == 0 else "right", steps=config.steps,
+                      seed=config.seed + i, run_dir=str(run_dir), replay=config.replay)
+            for i in range(config.matches)]
+
+
+def prepare_run_dir(run_dir: Path, config: CheckConfig, resume: bool) -> list:
+    """Create or reopen the run directory; -> results of matches already finished."""
+    stored = run_dir / RUN_CONFIG
+    if resume and stored.exists():
+        previous = json.loads(stored.read_text())
+        if previous != asdict(config):
+            changed = sorted(k for k in previous if previous[k] != asdict(config).get(k))
+            raise GfsubError(run_dir, f"--resume with different settings ({', '.join(changed)})",
+                             "resume with the same main.py and options, or use a new --run-dir")
+        return read_results(run_dir)
+    if (run_dir / RESULTS).exists() and not resume:
+        raise GfsubError(run_dir, "already holds a check run", "pass --resume to continue it, or another --run-dir")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stored.write_text(json.dumps(asdict(config), indent=2))
+    return []
+
+
+def read_results(run_dir: Path) -> list:
+    """Every complete line of results.jsonl (a line cut by an interruption is ignored)."""
+    path = run_dir / RESULTS
+    results = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                results.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return results
+
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def run_match(spec: MatchSpec, timeout: float, threads: int) -> dict:
+    """Play one match in a subprocess limited to `threads`; kill its process group at the wall-clock bound."""
+    command = [sys.executable, "-m", "builder.match", json.dumps(asdict(spec))]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **dict.fromkeys(THREAD_VARIABLES, str(threads))}
+    start = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True, env=environment)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.communicate()
+        return {**asdict(spec), "status": "HUNG", "durations": [], "score": [0, 0],
+                "stderr": f"killed after {timeout:.0f} s of wall time: the agent or the engine hung", "episode": None}
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if process.returncode != 0 or not lines:
+        return {**asdict(spec), "status": "CRASHED", "durations": [], "score": [0, 0],
+                "stderr": err[-4000:], "episode": None}
+    return {**json.loads(lines[-1]), "wall": time.monotonic() - start}
+
+
+def run_check(config: CheckConfig, run_dir: Path, resume: bool = False, on_result=None) -> dict:
+    """Play the missing matches, append each to results.jsonl as it finishes; -> the report."""
+    done = prepare_run_dir(run_dir, config, resume)
+    finished = {result["index"] for result in done}
+    todo = [spec for spec in match_specs(config, run_dir) if spec.index not in finished]
+    with ThreadPoolExecutor(max_workers=max(1, config.jobs)) as pool, (run_dir / RESULTS).open("a") as results_file:
+        futures = [pool.submit(run_match, spec, config.match_timeout, config.threads_per_match) for spec in todo]
+        for future in as_completed(futures):
+            result = future.result()
+            results_file.write(json.dumps(result) + "\n")
+            results_file.flush()
+            done.append(result)
+            if on_result is not None:
+                on_result(result)
+    report = build_report(config, sorted(done, key=lambda r: r["index"]))
+    (run_dir / REPORT).write_text(json.dumps(report, indent=2))
+    return report
+
+
+def build_report(config: CheckConfig, results: list) -> dict:
+    matches, reasons = [], []
+    for result in results:
+        timing = step_timing(result["durations"], config.slowdown)
+        own, opponent = result["score"]
+        matches.append({
+            "index": result["index"], "side": result["side"], "status": result["status"],
+            "score": [own, opponent], "timing": timing.to_dict(), "stderr": result.get("stderr", ""),
+            "episode": result.get("episode"), "replay": result.get("replay"),
+            "replay_note": result.get("replay_note", ""), "debug_info": result.get("debug_info", ""),
+        })
+        if result["status"] in FORFEITS + ("HUNG", "CRASHED"):
+            reasons.append(f"match {result['index']} ({result['side']}): {result['status']}")
+        elif timing.projected_overage >= OVERAGE_POOL:
+            reasons.append(f"match {result['index']}: at {config.slowdown:g}x slower, a full match would use "
+                           f"{timing.projected_overage:.1f} s of the {OVERAGE_POOL:.0f} s overage pool")
+    if len(results) < config.matches:
+        reasons.append(f"only {len(results)} of {config.matches} matches finished")
+    wins = sum(1 for m in matches if m["score"][0] > m["score"][1])
+    losses = sum(1 for m in matches if m["score"][0] < m["score"][1])
+    return {
+        "config": asdict(config),
+        "main_py_sha256": config.main_py_sha256,
+        "verdict": "FAIL" if reasons else "PASS",
+        "reasons": reasons,
+        "wins": wins, "draws": len(matches) - wins - losses, "losses": losses,
+        "goal_difference": sum(m["score"][0] - m["score"][1] for m in matches),
+        "win_rate": wins / len(matches) if matches else 0.0,
+        "win_rate_95ci": wilson_interval(wins, len(matches)),
+        "matches": matches,
+    }
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> list:
+    """95 % Wilson score interval for a win rate."""
+    if trials == 0:
+        return [0.0, 1.0]
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def make_config(main_py: Path, matches: int, steps: int, opponent: str, seed: int, slowdown: float,
+                match_timeout: float | None, jobs: int | None = None, replay: bool = True) -> CheckConfig:
+    if opponent not in BUILTIN_OPPONENTS and not Path(opponent).is_file():
+        raise GfsubError(None, f"--opponent {opponent!r} is neither one of {', '.join(BUILTIN_OPPONENTS)} nor a file",
+                         "pass engine, do_nothing, run_right, self, or the path of another main.py")
+    if opponent not in BUILTIN_OPPONENTS:
+        opponent = str(Path(opponent).resolve())
+    if not main_py.is_file():
+        raise MissingFileError(main_py, "no such main.py", "build one with `gfsub build`")
+    return CheckConfig(
+        main_py=str(main_py.resolve()), main_py_sha256=sha256_of(main_py), matches=matches, steps=steps,
+        opponent=opponent, seed=seed, slowdown=slowdown,
+        match_timeout=match_timeout if match_timeout is not None else default_match_timeout(steps),
+        jobs=jobs or os.cpu_count() or 1, replay=replay)

@@ -1,0 +1,107 @@
+"""Last step: pack a checked main.py into submission.tar.gz, the way Kaggle unpacks it.
+
+gzip tar, main.py at the archive root, reproducible (sorted entries, mtime 0, owner 0, fixed gzip header),
+refused unless `gfsub check` passed this exact main.py (or --force), size-checked before anything is
+written, written atomically, then re-opened and loaded with kaggle-environments' own loader.
+"""
+
+import gzip
+import io
+import json
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder.errors import GfsubError, MissingFileError, OutputPathError
+from builder.load import sha256_of
+
+KAGGLE_MAX_BYTES = 100 * 1024 * 1024
+
+
+@dataclass
+class PackageResult:
+    output: Path
+    size: int
+    entries: list
+    report: Path | None
+    forced: bool
+
+
+def find_pass_report(main_py: Path, runs_dir: Path) -> Path | None:
+    """A report.json under runs_dir whose verdict is PASS for this exact main.py (by sha256)."""
+    digest = sha256_of(main_py)
+    for report in sorted(runs_dir.glob("**/report.json")) if runs_dir.is_dir() else []:
+        try:
+            data = json.loads(report.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if data.get("verdict") == "PASS" and data.get("main_py_sha256") == digest:
+            return report
+    return None
+
+
+def archive_bytes(files: list) -> bytes:
+    """Reproducible .tar.gz of [(name in archive, path on disk)]: same inputs, same bytes."""
+    tar_buffer = io.BytesIO()
+    with tarfile.open(fileobj=tar_buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, path in sorted(files):
+            info = tarfile.TarInfo(name)
+            data = Path(path).read_bytes()
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(data))
+    gz_buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=gz_buffer, mtime=0, compresslevel=9) as gz:
+        gz.write(tar_buffer.getvalue())
+    return gz_buffer.getvalue()
+
+
+def check_archive_loads(archive: Path) -> None:
+    """Unpack like Kaggle and load main.py from its root with kaggle-environments' loader."""
+    from builder.verify import load_like_kaggle
+
+    with tempfile.TemporaryDirectory(prefix="gfsub-unpacked-") as folder, tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(folder, filter="data")
+        main_py = Path(folder) / "main.py"
+        if not main_py.is_file():
+            raise GfsubError(archive, "main.py is not at the archive root", "report this as a gfsub bug")
+        agent = load_like_kaggle(main_py)
+        if agent.__name__ != "agent":
+            raise GfsubError(archive, f"the last callable in main.py is '{agent.__name__}', not 'agent'",
+                             "make `def agent` the last callable in main.py")
+
+
+def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", include: tuple = (),
+            runs_dir: "str | Path" = "runs", force: bool = False, max_size: int = KAGGLE_MAX_BYTES) -> PackageResult:
+    main_py, output, runs_dir = Path(main_py), Path(output), Path(runs_dir)
+    if not main_py.is_file():
+        raise MissingFileError(main_py, "no such main.py", "build one with `gfsub build`")
+    if not output.parent.is_dir():
+        raise OutputPathError(output, f"folder {output.parent} does not exist", "create it or choose another -o")
+    report = find_pass_report(main_py, runs_dir)
+    if report is None and not force:
+        raise GfsubError(main_py, f"no PASS report for this main.py under {runs_dir}/",
+                         "run `gfsub check` on it first (or --force to package it unchecked)")
+    files = [("main.py", main_py)]
+    for extra in include:
+        extra = Path(extra)
+        if not extra.is_file():
+            raise MissingFileError(extra, "no such file to --include", "check the path")
+        if extra.name == "main.py":
+            raise GfsubError(extra, "an included file may not be called main.py", "rename it")
+        files.append((extra.name, extra))
+    data = archive_bytes(files)
+    if len(data) > max_size:
+        raise GfsubError(output, f"the archive would be {len(data) / 1e6:.1f} MB, over the {max_size / 1e6:.1f} MB "
+                         "limit", "store weights as float16 (--weights-dtype float16) or drop --include files")
+    temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    try:
+        temporary.write_bytes(data)
+        check_archive_loads(temporary)
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return PackageResult(output, len(data), [name for name, _ in sorted(files)], report, forced=report is None)
