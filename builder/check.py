@@ -103,13 +103,16 @@ def run_match(spec: MatchSpec, timeout: float, threads: int) -> dict:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, 9)
         process.communicate()
-        return {**asdict(spec), "status": "HUNG", "durations": [], "score": [0, 0],
-                "stderr": f"killed after {timeout:.0f} s of wall time: the agent or the engine hung", "episode": None}
+        return _unfinished(spec, "HUNG", f"killed after {timeout:.0f} s of wall time: the agent or the engine hung")
     lines = [line for line in out.splitlines() if line.startswith("{")]
     if process.returncode != 0 or not lines:
-        return {**asdict(spec), "status": "CRASHED", "durations": [], "score": [0, 0],
-                "stderr": err[-4000:], "episode": None}
+        return _unfinished(spec, "CRASHED", err[-4000:])
     return {**json.loads(lines[-1]), "wall": time.monotonic() - start}
+
+
+def _unfinished(spec: MatchSpec, status: str, stderr: str) -> dict:
+    """The result line of a match whose process did not report one."""
+    return {**asdict(spec), "status": status, "durations": [], "score": [0, 0], "stderr": stderr, "episode": None}
 
 
 def run_check(config: CheckConfig, run_dir: Path, resume: bool = False, on_result=None) -> dict:
