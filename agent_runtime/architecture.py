@@ -7,6 +7,7 @@ the branches, then applies a stack of dense layers and a Q-value head (plain or 
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 KAGGLE_N_ACTIONS = 19
 SMM_SHAPE = (72, 96, 4)
@@ -29,7 +30,7 @@ class ConvSpec:
     kernel: tuple
     strides: tuple
     padding: str = "same"
-    pool: PoolSpec | None = None
+    pool: Optional[PoolSpec] = None
 
 
 def _notebook_convs() -> tuple:

@@ -5,7 +5,7 @@ strides and pooling follow Keras' semantics (`same` pads bottom/right with the l
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from agent_runtime.architecture import Architecture, conv_name
 
@@ -26,9 +26,13 @@ def _pad_same(x: np.ndarray, window: tuple, strides: tuple, value: float) -> np.
 
 
 def _windows(x: np.ndarray, window: tuple, strides: tuple) -> np.ndarray:
-    """(B, H, W, C) -> (B, Ho, Wo, C, kh, kw) strided view, no copy."""
-    view = sliding_window_view(x, window, axis=(1, 2))
-    return view[:, :: strides[0], :: strides[1]]
+    """(B, H, W, C) -> (B, Ho, Wo, C, kh, kw) read-only strided view, no copy (works on numpy >= 1.16)."""
+    branches, height, width, channels = x.shape
+    out_h = (height - window[0]) // strides[0] + 1
+    out_w = (width - window[1]) // strides[1] + 1
+    sb, sh, sw, sc = x.strides
+    return as_strided(x, shape=(branches, out_h, out_w, channels, window[0], window[1]),
+                      strides=(sb, sh * strides[0], sw * strides[1], sc, sh, sw), writeable=False)
 
 
 def conv2d_relu(x: np.ndarray, kernels: np.ndarray, biases: np.ndarray, strides: tuple, padding: str) -> np.ndarray:

@@ -8,22 +8,22 @@ raw frame. The buffer restarts when a new match begins, detected from gfootball'
 
 import numpy as np
 
-SMM_FRAME_SHAPE = (72, 96, 4)
+from agent_runtime.smm import SMM_HEIGHT, SMM_LAYERS, SMM_WIDTH, render_smm
+
+SMM_FRAME_SHAPE = (SMM_HEIGHT, SMM_WIDTH, len(SMM_LAYERS))
 
 
 def smm_frame(raw_observation: dict) -> np.ndarray:
-    """One player's raw gfootball observation -> (72, 96, 4) float32 frame in 0..1."""
-    from gfootball.env import observation_preprocessing
-
-    frame = observation_preprocessing.generate_smm([raw_observation])[0]
-    return frame.astype(np.float32) / np.float32(255.0)
+    """One player's raw gfootball observation -> (72, 96, 4) float32 frame in 0..1 (no gfootball needed)."""
+    return render_smm(raw_observation).astype(np.float32) / np.float32(255.0)
 
 
 class FrameDifference:
     """Two-frame buffer that turns successive SMM frames into the model's input."""
 
-    def __init__(self, frame_shape: tuple = SMM_FRAME_SHAPE) -> None:
+    def __init__(self, frame_shape: tuple = SMM_FRAME_SHAPE, render=None) -> None:
         self.frame_shape = tuple(frame_shape)
+        self.render = render if render is not None else smm_frame  # raw observation -> normalised frame
         self.reset()
 
     def reset(self) -> None:
@@ -45,7 +45,7 @@ class FrameDifference:
             if self._steps_left is not None and steps_left >= self._steps_left:
                 self.reset()
             self._steps_left = steps_left
-        return self.push(smm_frame(raw_observation))
+        return self.push(self.render(raw_observation))
 
 
 def raw_player_observation(kaggle_observation) -> dict:

@@ -19,11 +19,14 @@ class GreedyQPolicy:
         self.n_actions = int(n_actions)
         self.fallback_action = int(fallback_action)
         self.errors = 0
+        self.last_q_values = None  # the Q-values behind the last action (read by gfsub's parity checks)
 
     def q_values(self, kaggle_observation) -> np.ndarray:
         """Push this step's observation through the pipeline and the model."""
         model_input = self.frames.push_raw(raw_player_observation(kaggle_observation))
-        return np.asarray(self.q_function(model_input), dtype=np.float32)
+        self.last_q_values = None
+        self.last_q_values = np.asarray(self.q_function(model_input), dtype=np.float32)
+        return self.last_q_values
 
     def act(self, kaggle_observation) -> list:
         """[greedy action]; on any exception: traceback to stderr and [fallback_action]."""

@@ -60,3 +60,27 @@ class ParityError(GfsubError):
 
 class OutputPathError(GfsubError):
     """The output cannot be written where asked."""
+
+
+class UnknownRuntimeError(GfsubError):
+    """A --target / --runtime name that no runtimes file defines."""
+
+
+class RuntimeDefinitionError(GfsubError):
+    """A runtimes TOML file that cannot be used."""
+
+
+class MissingInterpreterError(GfsubError):
+    """The Python version a runtime needs is not on this machine."""
+
+
+class RuntimeInstallError(GfsubError):
+    """pip could not install a runtime's packages."""
+
+
+class RuntimeBackendError(GfsubError):
+    """A backend that a target runtime cannot run (e.g. keras where there is no TensorFlow)."""
+
+
+class RuntimeAgentError(GfsubError):
+    """main.py failed to load or play inside a target runtime."""

@@ -5,11 +5,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
-from builder.errors import GfsubError, OutputPathError, ParityError
+from builder.errors import GfsubError, OutputPathError, ParityError, RuntimeBackendError
 from builder.load import SourceWeights, load_weights
 from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
+from builder.runtimes import ensure_runtime, parse_names
 from builder.validate import check_weights, resolve_architecture
-from builder.verify import ParityReport, verify_main_py
+from builder.verify import THRESHOLDS, ParityReport, verify_main_py
+
+DEFAULT_TARGETS = "kaggle-2020,current"
 
 
 @dataclass
@@ -33,8 +36,12 @@ def build_agent(
     verify: bool = True,
     backend: str = "numpy",
     weights_dtype: str = "float32",
+    targets: str = DEFAULT_TARGETS,
+    on_runtime_create=None,
 ) -> BuildResult:
-    """Build main.py from trained weights. Nothing is left at `output` unless every check passed."""
+    """Build main.py from trained weights. Nothing is left at `output` unless every check passed, in every
+    target runtime (`targets`: comma-separated names; missing runtimes are created, and `on_runtime_create`
+    is told)."""
     output = Path(output)
     check_output_path(output)
     if not 0 <= int(fallback_action) < KAGGLE_N_ACTIONS:
@@ -42,6 +49,12 @@ def build_agent(
                          f"choose 0..{KAGGLE_N_ACTIONS - 1} (0 is idle)")
     check_choice("--backend", backend, tuple(BACKENDS))
     check_choice("--weights-dtype", weights_dtype, WEIGHT_DTYPES)
+    target_specs = parse_names(targets) if verify else []
+    for spec in target_specs:
+        if backend not in spec.backends:
+            raise RuntimeBackendError(None, f"--backend {backend} cannot run in runtime {spec.name} (it has no "
+                                      f"{'TensorFlow' if backend == 'keras' else backend})",
+                                      f"drop {spec.name} from --target, or use --backend numpy")
     source = load_weights(weights)
     arch = resolve_architecture(source, arch_file)
     named = check_weights(source, arch)
@@ -51,15 +64,28 @@ def build_agent(
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         temporary.write_text(rendered.source, encoding="utf-8")
-        parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype) if verify else None
+        parity = None
+        if verify:
+            runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
+            parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype, tuple(runtimes))
         if parity is not None and not parity.passed:
-            fix = ("store the weights as float32 (--weights-dtype float32)" if weights_dtype != "float32"
-                   else "report this as a gfsub bug, with the weights file if you can share it")
-            raise ParityError(output, f"main.py does not play like the source model: {parity.summary()}", fix)
+            raise _parity_error(output, parity, weights_dtype)
         os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)
     return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity, backend, weights_dtype)
+
+
+def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> ParityError:
+    fix = ("store the weights as float32 (--weights-dtype float32)" if weights_dtype != "float32"
+           else "report this as a gfsub bug, with the weights file if you can share it")
+    row = parity.failed_runtime()
+    if row is not None and parity.agreement >= THRESHOLDS[weights_dtype][0]:
+        problem = row.error or (f"action agreement {row.agreement:.2%}, max |dQ| {row.max_abs_dq:.2e} over "
+                                f"{row.steps} steps")
+        return ParityError(output, f"main.py does not play like the source model in runtime {row.runtime} "
+                           f"({row.versions}): {problem}", fix)
+    return ParityError(output, f"main.py does not play like the source model: {parity.summary()}", fix)
 
 
 def check_output_path(output: Path) -> None:

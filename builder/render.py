@@ -19,7 +19,7 @@ from agent_runtime.architecture import Architecture
 from agent_runtime.codec import encode_weights
 from builder.load import SourceWeights
 
-SHARED_RUNTIME_MODULES = ("architecture", "observation", "codec", "policy")
+SHARED_RUNTIME_MODULES = ("architecture", "smm", "observation", "codec", "policy")
 BACKENDS = {
     # backend: (runtime modules embedded after the shared ones, the loader main.py calls)
     "numpy": (("numpy_model", "numpy_agent"), "load_numpy_policy"),

@@ -1,22 +1,49 @@
-"""Step 4 of the pipeline: prove the rendered main.py plays exactly like the source model.
+"""Step 4 of the pipeline: prove the rendered main.py plays exactly like the source model, in every target runtime.
 
-main.py is loaded the way Kaggle loads it (kaggle-environments' own `get_last_callable`), then
-plays a real match on the gfootball engine against the engine's AI. Every observation it saw is
-replayed through the reference: the source weights in a freshly built Keras model behind the same
-observation pipeline. The actions it played must all equal the reference's greedy actions.
+main.py is loaded the way Kaggle loads it (kaggle-environments' own `get_last_callable`), then plays a real
+match on the gfootball engine against the engine's AI. Every observation it saw is run through the
+reference: the source weights in a freshly built Keras model behind the observation pipeline fed by
+gfootball's own `generate_smm`. Then the same observations are replayed through main.py inside each target
+runtime (its own interpreter and packages, main.py loaded by the runtime's loader rules), and every action
+and Q-value there is compared with the reference too.
 """
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from agent_runtime.architecture import Architecture
 from agent_runtime.observation import FrameDifference, raw_player_observation
+from builder.runtime_agent import AgentProcessError, RuntimeAgent
+from builder.runtimes import Runtime
 
 # (min action agreement, max |dQ|) per stored weight dtype; float16 rounding moves Q-values, so only agreement counts.
 THRESHOLDS = {"float32": (1.0, 1e-4), "float16": (0.99, float("inf"))}
+
+
+def _passes(agreement: float, max_abs_dq: float, weights_dtype: str) -> bool:
+    min_agreement, max_dq = THRESHOLDS[weights_dtype]
+    return agreement >= min_agreement and max_abs_dq <= max_dq
+
+
+@dataclass
+class RuntimeParity:
+    """main.py replayed on the verify match's observations inside one target runtime."""
+
+    runtime: str
+    versions: str
+    steps: int = 0
+    agreement: float = 0.0
+    max_abs_dq: float = float("inf")
+    step1: float = 0.0  # seconds: loading main.py plus its first step, measured inside the runtime
+    p50: float = 0.0
+    p99: float = 0.0
+    error: str = ""  # the failure's last traceback line, if main.py failed there
+
+    def passed(self, weights_dtype: str) -> bool:
+        return not self.error and self.steps > 0 and _passes(self.agreement, self.max_abs_dq, weights_dtype)
 
 
 @dataclass
@@ -28,12 +55,16 @@ class ParityReport:
     agent_errors: int
     load_failed: bool
     weights_dtype: str = "float32"
+    runtimes: list = field(default_factory=list)  # RuntimeParity per target
 
     @property
     def passed(self) -> bool:
-        min_agreement, max_abs_dq = THRESHOLDS[self.weights_dtype]
-        return (not self.load_failed and self.agent_errors == 0 and self.status == "DONE"
-                and self.steps > 0 and self.agreement >= min_agreement and self.max_abs_dq <= max_abs_dq)
+        return (not self.load_failed and self.agent_errors == 0 and self.status == "DONE" and self.steps > 0
+                and _passes(self.agreement, self.max_abs_dq, self.weights_dtype)
+                and all(row.passed(self.weights_dtype) for row in self.runtimes))
+
+    def failed_runtime(self) -> "RuntimeParity | None":
+        return next((row for row in self.runtimes if not row.passed(self.weights_dtype)), None)
 
     def summary(self) -> str:
         if self.load_failed:
@@ -60,9 +91,17 @@ def play_engine_match(agent, steps: int) -> list:
         return env.run([agent, "do_nothing"])
 
 
+def gfootball_frame(raw_observation: dict) -> np.ndarray:
+    """The reference SMM frame: gfootball's own generate_smm, /255 (main.py draws its own, bit-identical)."""
+    from gfootball.env import observation_preprocessing
+
+    return observation_preprocessing.generate_smm([raw_observation])[0].astype(np.float32) / np.float32(255.0)
+
+
 def pipeline_inputs(observations: list, frames: "FrameDifference | None" = None) -> np.ndarray:
-    """Model inputs for consecutive kaggle observations through one frame buffer (a fresh one by default)."""
-    frames = frames if frames is not None else FrameDifference()
+    """Model inputs for consecutive kaggle observations through one frame buffer (by default a fresh one that
+    draws frames with gfootball's own generate_smm: the reference pipeline)."""
+    frames = frames if frames is not None else FrameDifference(render=gfootball_frame)
     return np.stack([frames.push_raw(raw_player_observation(obs)) for obs in observations])
 
 
@@ -78,13 +117,38 @@ def reference_q_values(arch: Architecture, named_weights: list, observations: li
 
     model = build_keras_model(arch)
     assign_weights(model, arch, named_weights)
-    batch = pipeline_inputs(observations, FrameDifference(arch.input_shape))
+    batch = pipeline_inputs(observations, FrameDifference(arch.input_shape, render=gfootball_frame))
     return np.asarray(model.predict_on_batch(batch), dtype=np.float64)
 
 
+def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, reference: np.ndarray,
+                      configuration: dict) -> RuntimeParity:
+    """Replay the observations through main.py inside `runtime`; compare actions and Q-values with the reference."""
+    row = RuntimeParity(runtime=runtime.name, versions=runtime.describe())
+    try:
+        with RuntimeAgent(runtime, main_py) as agent:
+            result = agent.replay(observations, configuration)
+    except AgentProcessError as error:
+        row.error = error.summary
+        return row
+    expected = reference.argmax(axis=1)
+    if any(q is None for q in result.q_values):
+        row.error = "main.py did not report its Q-values (is it a gfsub main.py?)"
+        return row
+    q_values = np.asarray(result.q_values, dtype=np.float64)
+    later = np.asarray(result.seconds[1:]) if len(result.seconds) > 1 else np.zeros(1)
+    row.steps = len(result.actions)
+    row.agreement = float(np.mean([list(a) == [int(e)] for a, e in zip(result.actions, expected, strict=False)]))
+    row.max_abs_dq = float(np.max(np.abs(q_values - reference)))
+    row.step1 = float(result.seconds[0])
+    row.p50, row.p99 = float(np.percentile(later, 50)), float(np.percentile(later, 99))
+    return row
+
+
 def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps: int = 300,
-                   weights_dtype: str = "float32") -> ParityReport:
-    """Load main.py like Kaggle, play it on the engine, compare with the reference model."""
+                   weights_dtype: str = "float32", targets: tuple = ()) -> ParityReport:
+    """Load main.py like Kaggle, play it on the engine, compare with the reference model; then replay the
+    same observations inside each target runtime (`targets`: ready Runtime objects) and compare there."""
     agent = load_like_kaggle(main_py)
     namespace = agent.__globals__
     policy = namespace.get("POLICY")
@@ -99,6 +163,7 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps
     candidate = main_py_q_values(namespace, observations)
     expected = reference.argmax(axis=1)
     agreement = float(np.mean([list(a) == [int(e)] for a, e in zip(played, expected, strict=True)]))
+    configuration = {"actTimeout": 0.5, "episodeSteps": 3002}
     return ParityReport(
         steps=len(observations),
         agreement=agreement,
@@ -107,4 +172,5 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps
         agent_errors=int(policy.errors),
         load_failed=False,
         weights_dtype=weights_dtype,
+        runtimes=[replay_in_runtime(main_py, runtime, observations, reference, configuration) for runtime in targets],
     )
