@@ -18,6 +18,7 @@ from pathlib import Path
 from builder.errors import GfsubError, MissingFileError
 from builder.load import sha256_of
 from builder.match import BUILTIN_OPPONENTS, FORFEITS, MatchSpec
+from builder.runtimes import get_spec
 from builder.timing import ACT_TIMEOUT, OVERAGE_POOL, step_timing
 
 RESULTS = "results.jsonl"
@@ -37,6 +38,7 @@ class CheckConfig:
     match_timeout: float
     jobs: int
     replay: bool = True
+    runtime: str = "current"
 
     @property
     def threads_per_match(self) -> int:
@@ -53,7 +55,7 @@ def match_specs(config: CheckConfig, run_dir: Path) -> list:
     """The candidate alternates sides: left in even matches, right in odd ones."""
     return [MatchSpec(index=i, candidate=config.main_py, opponent=config.opponent,
                       side="left" if i % 2 == 0 else "right", steps=config.steps,
-                      seed=config.seed + i, run_dir=str(run_dir), replay=config.replay)
+                      seed=config.seed + i, run_dir=str(run_dir), replay=config.replay, runtime=config.runtime)
             for i in range(config.matches)]
 
 
@@ -144,6 +146,7 @@ def build_report(config: CheckConfig, results: list) -> dict:
             "score": [own, opponent], "timing": timing.to_dict(), "stderr": result.get("stderr", ""),
             "episode": result.get("episode"), "replay": result.get("replay"),
             "replay_note": result.get("replay_note", ""), "debug_info": result.get("debug_info", ""),
+            "runtime_overhead_p50": result.get("runtime_overhead_p50"),
         })
         if result["status"] in FORFEITS + ("HUNG", "CRASHED"):
             reasons.append(f"match {result['index']} ({result['side']}): {result['status']}")
@@ -163,8 +166,16 @@ def build_report(config: CheckConfig, results: list) -> dict:
         "goal_difference": sum(m["score"][0] - m["score"][1] for m in matches),
         "win_rate": wins / len(matches) if matches else 0.0,
         "win_rate_95ci": wilson_interval(wins, len(matches)),
+        "runtime": {"name": config.runtime, "versions": _runtime_versions(config, results)},
         "matches": matches,
     }
+
+
+def _runtime_versions(config: CheckConfig, results: list) -> str:
+    from builder.runtimes import current_runtime
+
+    found = next((r["runtime_versions"] for r in results if r.get("runtime_versions")), "")
+    return found or (current_runtime().describe() if config.runtime == "current" else "")
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> list:
@@ -178,7 +189,8 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> list:
 
 
 def make_config(main_py: Path, matches: int, steps: int, opponent: str, seed: int, slowdown: float,
-                match_timeout: float | None, jobs: int | None = None, replay: bool = True) -> CheckConfig:
+                match_timeout: float | None, jobs: int | None = None, replay: bool = True,
+                runtime: str = "current") -> CheckConfig:
     if opponent not in BUILTIN_OPPONENTS and not Path(opponent).is_file():
         raise GfsubError(None, f"--opponent {opponent!r} is neither one of {', '.join(BUILTIN_OPPONENTS)} nor a file",
                          "pass engine, do_nothing, run_right, self, or the path of another main.py")
@@ -186,8 +198,9 @@ def make_config(main_py: Path, matches: int, steps: int, opponent: str, seed: in
         opponent = str(Path(opponent).resolve())
     if not main_py.is_file():
         raise MissingFileError(main_py, "no such main.py", "build one with `gfsub build`")
+    get_spec(runtime)  # an unknown name fails here, before anything is written
     return CheckConfig(
         main_py=str(main_py.resolve()), main_py_sha256=sha256_of(main_py), matches=matches, steps=steps,
         opponent=opponent, seed=seed, slowdown=slowdown,
         match_timeout=match_timeout if match_timeout is not None else default_match_timeout(steps),
-        jobs=jobs or os.cpu_count() or 1, replay=replay)
+        jobs=jobs or os.cpu_count() or 1, replay=replay, runtime=runtime)

@@ -38,6 +38,15 @@ FallbackOpt = Annotated[int, typer.Option("--fallback-action", help="Action play
 VerifyStepsOpt = Annotated[int, typer.Option("--verify-steps", help="Engine steps played to check parity.")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="numpy (no TensorFlow in main.py; default) or keras.")]
 DtypeOpt = Annotated[str, typer.Option("--weights-dtype", help="float32, or float16 for a main.py half the size.")]
+TargetOpt = Annotated[str, typer.Option("--target", help="Runtimes main.py must play identically in, comma-separated "
+                                                         "(see `gfsub runtime list`).")]
+DEFAULT_TARGETS = "kaggle-2020,current"
+
+
+def announce_runtime(spec) -> None:
+    packages = ", ".join(spec.requirements) or "no packages"
+    console.print(f"creating runtime {spec.name} (Python {spec.python}: {packages})"
+                  ", once; it is cached for later runs")
 
 
 @app.command()
@@ -49,20 +58,23 @@ def build(
     verify_steps: VerifyStepsOpt = 300,
     backend: BackendOpt = "numpy",
     weights_dtype: DtypeOpt = "float32",
+    target: TargetOpt = DEFAULT_TARGETS,
 ) -> None:
-    """Load, validate, render, and verify on the real engine; write main.py only if it plays like the model."""
-    run_build(weights, output, arch, fallback_action, verify_steps, backend, weights_dtype)
+    """Load, validate, render, and verify on the real engine and in every target runtime; write main.py only if
+    it plays like the model everywhere."""
+    run_build(weights, output, arch, fallback_action, verify_steps, backend, weights_dtype, target)
 
 
 def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_action: int = 0,
-              verify_steps: int = 300, backend: str = "numpy", weights_dtype: str = "float32") -> None:
+              verify_steps: int = 300, backend: str = "numpy", weights_dtype: str = "float32",
+              targets: str = DEFAULT_TARGETS) -> None:
     """Build and print the summary table; bad input -> one-line error and exit code 2."""
     from builder.pipeline import build_agent
 
     try:
-        with console.status("building and verifying main.py on the gfootball engine..."):
-            result = build_agent(weights, output, arch, fallback_action, verify_steps,
-                                 backend=backend, weights_dtype=weights_dtype)
+        with console.status("building and verifying main.py on the gfootball engine and in each target runtime..."):
+            result = build_agent(weights, output, arch, fallback_action, verify_steps, backend=backend,
+                                 weights_dtype=weights_dtype, targets=targets, on_runtime_create=announce_runtime)
     except GfsubError as error:
         fail(error)
     table = Table(show_header=False, box=None)
@@ -78,7 +90,21 @@ def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_ac
     for name, value in rows:
         table.add_row(name, escape(value))
     console.print(table)
+    if result.parity is not None and result.parity.runtimes:
+        console.print(runtime_parity_table(result.parity.runtimes))
     console.print(f"[bold green]wrote {escape(str(result.output))}[/]")
+
+
+def runtime_parity_table(rows: list) -> Table:
+    """One row per target runtime: the verify match's observations replayed through main.py there."""
+    table = Table(title="main.py in each target runtime (the verify match replayed there)",
+                  caption="step 1 = loading main.py + its first step, in s; p50/p99 of later steps in ms")
+    for column in ("runtime", "versions", "step 1", "p50", "p99", "agreement", "max |dQ|"):
+        table.add_column(column, justify="left" if column in ("runtime", "versions") else "right")
+    for row in rows:
+        table.add_row(row.runtime, escape(row.versions), f"{row.step1:.2f}", f"{row.p50 * 1e3:.2f}",
+                      f"{row.p99 * 1e3:.2f}", f"{row.agreement:.2%}", f"{row.max_abs_dq:.1e}")
+    return table
 
 
 @app.command()
@@ -96,14 +122,19 @@ def check(
     match_timeout: Annotated[float | None, typer.Option("--match-timeout", help="Wall seconds before a match "
                                                         "counts as hung.")] = None,
     replay: Annotated[bool, typer.Option("--replay/--no-replay", help="Save HTML replays.")] = True,
+    runtime: Annotated[str, typer.Option("--runtime", help="Where the candidate runs: current (this interpreter), "
+                                         "or a runtime of `gfsub runtime list`, in its own process.")] = "current",
 ) -> None:
     """Play real matches with kaggle-environments; exit 0 only if main.py would not forfeit or run out of time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from builder.check import make_config, run_check
+    from builder.runtimes import ensure_runtime, get_spec
 
     try:
-        config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs or None, replay)
+        config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs or None, replay,
+                             runtime)
+        ensure_runtime(get_spec(runtime), on_create=announce_runtime)
         run_dir = run_dir or Path("runs") / config.main_py_sha256[:12]
         columns = (TextColumn("[bold]matches"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[rate]}"))
@@ -139,6 +170,11 @@ def print_report(report: dict, run_dir: Path) -> None:
         if match["stderr"] and match["status"] != "DONE":
             console.print(f"[bold red]match {match['index']} {match['status']}[/]: agent stderr (last lines):")
             console.print(escape("\n".join(match["stderr"].strip().splitlines()[-15:])), highlight=False)
+    runtime = report.get("runtime", {})
+    overheads = [m["runtime_overhead_p50"] for m in report["matches"] if m.get("runtime_overhead_p50") is not None]
+    console.print(f"runtime: {escape(runtime.get('name', 'current'))} ({escape(runtime.get('versions', ''))})"
+                  + (f"; pipe round trip p50 {max(overheads) * 1e3:.2f} ms per step (inside the timings)"
+                     if overheads else ""))
     low, high = report["win_rate_95ci"]
     console.print(f"W/D/L {report['wins']}/{report['draws']}/{report['losses']}, goal difference "
                   f"{report['goal_difference']:+d}, win rate {report['win_rate']:.0%} (95% CI {low:.0%}-{high:.0%})")
@@ -173,6 +209,62 @@ def package_command(
     console.print(f"[bold green]wrote {escape(str(result.output))}[/] ({result.size / 1e6:.1f} MB: "
                   f"{', '.join(result.entries)}); loads with kaggle-environments' loader"
                   + (f"; checked by {escape(str(result.report))}" if result.report else ""))
+
+
+runtime_app = typer.Typer(no_args_is_help=True, help="Target runtimes: interpreters + pinned packages, cached venvs.")
+app.add_typer(runtime_app, name="runtime")
+
+
+@runtime_app.command("list")
+def runtime_list() -> None:
+    """Show every runtime, where it is defined, and whether it is ready."""
+    from builder.runtimes import get_runtime, load_specs
+
+    try:
+        specs = load_specs()
+    except GfsubError as error:
+        fail(error)
+    table = Table()
+    for column in ("runtime", "python", "packages", "backends", "ready"):
+        table.add_column(column)
+    for spec in specs.values():
+        runtime = get_runtime(spec)
+        ready = f"[green]yes[/] ({escape(runtime.describe())})" if runtime else "no: `gfsub runtime create " + \
+            f"{spec.name}`"
+        table.add_row(spec.name, spec.python, escape(" ".join(spec.requirements)) or "-", ", ".join(spec.backends),
+                      ready)
+    console.print(table)
+
+
+@runtime_app.command("create")
+def runtime_create(
+    names: Annotated[list[str] | None, typer.Argument(help="Runtimes to create (default: all).")] = None,
+    python: Annotated[Path | None, typer.Option("--python", help="Interpreter to use (one runtime only).")] = None,
+) -> None:
+    """Create (or update) runtime venvs in the cache; ones already up to date are left alone."""
+    from builder.runtimes import ensure_runtime, get_spec, load_specs
+
+    try:
+        specs = [get_spec(name) for name in names] if names else list(load_specs().values())
+        if python is not None and len(specs) != 1:
+            raise GfsubError(python, "--python applies to one runtime", "name exactly one runtime with --python")
+        for spec in specs:
+            runtime = ensure_runtime(spec, str(python) if python else None, on_create=announce_runtime)
+            console.print(f"{spec.name}: ready ({escape(runtime.describe())})")
+    except GfsubError as error:
+        fail(error)
+
+
+@runtime_app.command("remove")
+def runtime_remove(name: Annotated[str, typer.Argument(help="Runtime whose venv to delete.")]) -> None:
+    """Delete a runtime's cached venv (it is made again when next needed)."""
+    from builder.runtimes import get_spec, remove_runtime
+
+    try:
+        removed = remove_runtime(get_spec(name))
+    except GfsubError as error:
+        fail(error)
+    console.print(f"{name}: " + ("removed" if removed else "nothing to remove"))
 
 
 @app.command("arch")

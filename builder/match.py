@@ -27,6 +27,7 @@ class MatchSpec:
     seed: int
     run_dir: str
     replay: bool = True
+    runtime: str = "current"  # where the candidate runs: "current" loads it in this process, as Kaggle does today
 
 
 def agents_and_teams(spec: MatchSpec) -> tuple:
@@ -55,23 +56,48 @@ def seed_engine(seed: int) -> None:
     football.create_environment = create_seeded
 
 
+def candidate_in_runtime(spec: MatchSpec):
+    """The candidate as a callable living in its runtime's own process (started now, loaded by its first call)."""
+    from builder.runtime_agent import RuntimeAgent
+    from builder.runtimes import get_runtime, get_spec
+
+    runtime = get_runtime(get_spec(spec.runtime))
+    if runtime is None:
+        raise RuntimeError(f"runtime {spec.runtime} is not created: run `gfsub runtime create {spec.runtime}`")
+    return RuntimeAgent(runtime, spec.candidate).start()
+
+
 def play(spec: MatchSpec) -> dict:
     from kaggle_environments import make
 
     seed_engine(spec.seed)
     agents, (team_1, team_2) = agents_and_teams(spec)
     me = 0 if spec.side == "left" else 1
+    hosted = None
+    if spec.runtime != "current":
+        hosted = candidate_in_runtime(spec)
+        agents[me] = hosted
     run_dir = Path(spec.run_dir)
     with tempfile.TemporaryDirectory(prefix="gfsub-match-") as logdir:
         env = make("football", debug=False, configuration={
             "scenario_name": "11_vs_11_kaggle", "episodeSteps": spec.steps + 1,
             "team_1": team_1, "team_2": team_2, "logdir": logdir, "save_video": spec.replay})
-        env.run(agents)
+        try:
+            env.run(agents)
+        finally:
+            if hosted is not None:
+                hosted.close()
         replay, replay_note = (_write_replay(env, run_dir / f"match-{spec.index:03d}.html") if spec.replay
                                else (None, "replay not requested"))
     final = env.steps[-1]
     durations = [log[me]["duration"] for log in env.logs[1:] if len(log) > me and "duration" in log[me]]
     stderr = next((log[me]["stderr"] for log in env.logs[1:] if len(log) > me and log[me].get("stderr")), "")
+    runtime_info = {}
+    if hosted is not None:
+        stderr = hosted.error or stderr  # the whole traceback from the runtime, with a hint for a missing module
+        overhead = sorted(hosted.stats.overhead)
+        runtime_info = {"runtime_versions": hosted.runtime.describe(),
+                        "runtime_overhead_p50": overhead[len(overhead) // 2] if overhead else None}
     raw = final[me].observation.players_raw
     score = list(raw[0]["score"]) if raw else [0, 0]  # gfootball flips the right player's view: [own, opponent]
     episode = run_dir / f"match-{spec.index:03d}.json"
@@ -88,6 +114,7 @@ def play(spec: MatchSpec) -> dict:
         "episode": str(episode),
         "replay": replay,
         "replay_note": replay_note,
+        **runtime_info,
     }
 
 

@@ -39,3 +39,22 @@ def model_q_values(model, observations: list) -> np.ndarray:
 
 
 __all__ = ["main_py_q_values", "model_q_values", "pipeline_inputs"]
+
+
+@pytest.fixture(scope="session")
+def both_sides_observations() -> list:
+    """Raw observations of both controlled players over a long real match (2,600 steps of seeded random actions on
+    both sides, the other 20 players by the engine AI): set pieces, the ball out of play, players on the touchlines."""
+    import random
+
+    from kaggle_environments import make
+
+    rng = random.Random(0)
+
+    def random_agent(obs, config=None):
+        return [rng.randrange(19)]
+
+    env = make("football", debug=False, configuration={
+        "scenario_name": "11_vs_11_kaggle", "episodeSteps": 2601, "logdir": "/tmp/gfsub-test-football"})
+    steps = env.run([random_agent, random_agent])
+    return [state.observation.players_raw[0] for step in steps[:-1] for state in step if state.observation.players_raw]
