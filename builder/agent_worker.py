@@ -20,6 +20,7 @@ import contextlib
 import inspect
 import io
 import json
+import re
 import struct
 import sys
 import time
@@ -136,11 +137,24 @@ class Host:
                 "stdout": out.getvalue()[-4000:], "stderr": err.getvalue()[-4000:]}
 
 
+def missing_module(exc):
+    """The module an ImportError names, also through kaggle-environments' InvalidArgument wrapper."""
+    while exc is not None:
+        if isinstance(exc, ImportError) and getattr(exc, "name", None):
+            return exc.name
+        found = re.search(r"No module named '([^']+)'", str(exc))
+        if found:
+            return found.group(1)
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def failure(exc, stdout, stderr):
     reply = {"ok": False, "error": traceback.format_exc(), "exception": type(exc).__name__,
              "message": str(exc), "stdout": stdout[-4000:], "stderr": stderr[-4000:]}
-    if isinstance(exc, ImportError) and getattr(exc, "name", None):
-        reply["missing_module"] = exc.name
+    module = missing_module(exc)
+    if module:
+        reply["missing_module"] = module
     return reply
 
 
