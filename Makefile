@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.gfsub-installed
 DEMO   := demo
 
-.PHONY: install demo test lint clean
+.PHONY: install runtimes demo test lint clean
 
 install: $(STAMP)
 
@@ -12,10 +12,14 @@ $(STAMP): scripts/install.sh pyproject.toml
 	bash scripts/install.sh
 	touch $@
 
+# The target runtimes (Kaggle's 2020 image, Keras 2, Python 3.13): venvs in ~/.cache/gfsub/runtimes, made once.
+runtimes: $(STAMP)
+	$(PY) -m builder.cli runtime create
+
 demo: $(STAMP)
 	$(PY) -m builder.demo --out $(DEMO)
 
-test: $(STAMP)
+test: runtimes
 	$(PY) -m ruff check builder agent_runtime tests benchmarks
 	$(PY) -m pytest -q
 

@@ -114,7 +114,7 @@ def check(
     steps: Annotated[int, typer.Option("--steps", help="Steps per match (3002 is Kaggle's).")] = 3002,
     opponent: Annotated[str, typer.Option("--opponent", help="engine, do_nothing, run_right, self, or a main.py.")
                         ] = "engine",
-    jobs: Annotated[int, typer.Option("--jobs", help="Matches in parallel (default: cores).")] = 0,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Matches in parallel (default: cores).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Engine seed of match 0 (match i uses seed + i).")] = 0,
     slowdown: Annotated[float, typer.Option("--slowdown", help="Margin for Kaggle's slower machines.")] = 2.0,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Default: runs/<sha256[:12]>.")] = None,
@@ -128,11 +128,11 @@ def check(
     """Play real matches with kaggle-environments; exit 0 only if main.py would not forfeit or run out of time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from builder.check import make_config, run_check
+    from builder.check import Interrupted, make_config, run_check
     from builder.runtimes import ensure_runtime, get_spec
 
     try:
-        config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs or None, replay,
+        config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs, replay,
                              runtime)
         ensure_runtime(get_spec(runtime), on_create=announce_runtime)
         run_dir = run_dir or Path("runs") / config.main_py_sha256[:12]
@@ -150,6 +150,9 @@ def check(
             report = run_check(config, run_dir, resume=resume, on_result=advance)
     except GfsubError as error:
         fail(error)
+    except Interrupted as stop:
+        print_report(stop.report, run_dir)
+        sys.exit(130)
     print_report(report, run_dir)
     sys.exit(0 if report["verdict"] == "PASS" else 1)
 
@@ -178,10 +181,22 @@ def print_report(report: dict, run_dir: Path) -> None:
     low, high = report["win_rate_95ci"]
     console.print(f"W/D/L {report['wins']}/{report['draws']}/{report['losses']}, goal difference "
                   f"{report['goal_difference']:+d}, win rate {report['win_rate']:.0%} (95% CI {low:.0%}-{high:.0%})")
-    if report["verdict"] == "PASS":
-        console.print(f"[bold green]PASS[/] — report: {escape(str(run_dir / 'report.json'))}")
-    else:
-        console.print(f"[bold red]FAIL[/] — report: {escape(str(run_dir / 'report.json'))}")
+    for who, label in (("candidate", "forfeited by main.py (counted as losses)"),
+                       ("opponent", "forfeited by the opponent (counted as wins)")):
+        if report.get("forfeits", {}).get(who):
+            console.print(f"{label}: {escape(', '.join(report['forfeits'][who]))}")
+    cover = report.get("coverage", {})
+    if cover:
+        sides = " and ".join(cover["sides"]) or "no side"
+        console.print(f"coverage: {cover['matches']} match(es), {sides}, {cover['steps']} of "
+                      f"{cover['full_match_steps']} steps, vs {escape(Path(cover['opponent']).name)}, runtime "
+                      f"{escape(cover['runtime'])} — " + ("[green]release grade[/]" if cover["release_grade"] else
+                                                          "[yellow]not release grade[/] (`gfsub package` needs "
+                                                          + escape("; ".join(cover["lacks"])) + ")"))
+    report_path = escape(str(run_dir / "report.json"))
+    colour = {"PASS": "green", "INTERRUPTED": "yellow"}.get(report["verdict"], "red")
+    console.print(f"[bold {colour}]{report['verdict']}[/] — report: {report_path}")
+    if report["verdict"] != "PASS":
         for reason in report["reasons"]:
             console.print(f"  - {escape(reason)}")
 
@@ -204,8 +219,8 @@ def package_command(
     except GfsubError as error:
         fail(error)
     if result.forced:
-        errors.print("[bold yellow]WARNING: --force: this main.py has NOT passed `gfsub check`; it may forfeit "
-                     "on Kaggle.[/]")
+        errors.print("[bold yellow]WARNING: --force: this main.py has NOT passed a release-grade `gfsub check` (both "
+                     "sides, full-length matches against the engine AI); it may forfeit on Kaggle.[/]")
     console.print(f"[bold green]wrote {escape(str(result.output))}[/] ({result.size / 1e6:.1f} MB: "
                   f"{', '.join(result.entries)}); loads with kaggle-environments' loader"
                   + (f"; checked by {escape(str(result.report))}" if result.report else ""))

@@ -39,10 +39,11 @@ def main() -> None:
         make_untrained_model(weights)
     main_py = args.out / "main.py"
     run_build(weights, main_py)
-    print("\nchecking it: 2 short matches against the engine AI (one per side), timed as Kaggle times them")
+    print("\nchecking it, release grade: 2 full matches against the engine AI (one per side, in parallel), timed as "
+          "Kaggle times them")
     run_dir = args.out / "check"
     shutil.rmtree(run_dir, ignore_errors=True)  # main.py was just rebuilt: an older check is for another file
-    _run(app, ["check", str(main_py), "--matches", "2", "--steps", "400", "--run-dir", str(run_dir)])
+    _run(app, ["check", str(main_py), "--matches", "2", "--steps", "3002", "--run-dir", str(run_dir)])
     submission = args.out / "submission.tar.gz"
     _run(app, ["package", str(main_py), "-o", str(submission), "--runs-dir", str(args.out)])
     print(f"\nmain.py: {main_py.resolve()}\nupload:  {submission.resolve()}  (the model is UNTRAINED: it plays badly)")

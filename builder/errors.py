@@ -84,3 +84,15 @@ class RuntimeBackendError(GfsubError):
 
 class RuntimeAgentError(GfsubError):
     """main.py failed to load or play inside a target runtime."""
+
+
+class OptionValueError(GfsubError):
+    """A numeric command-line option outside its allowed range."""
+
+
+class CheckCoverageError(GfsubError):
+    """`gfsub package` found no release-grade PASS check for this main.py."""
+
+
+class ArchiveLoadError(GfsubError):
+    """The packed main.py does not load with kaggle-environments' loader."""

@@ -14,8 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.errors import GfsubError, MissingFileError, OutputPathError
+from builder.errors import ArchiveLoadError, CheckCoverageError, GfsubError, MissingFileError, OutputPathError
 from builder.load import sha256_of
+from builder.options import check_range
 
 KAGGLE_MAX_BYTES = 100 * 1024 * 1024
 
@@ -29,17 +30,36 @@ class PackageResult:
     forced: bool
 
 
-def find_pass_report(main_py: Path, runs_dir: Path) -> Path | None:
-    """A report.json under runs_dir whose verdict is PASS for this exact main.py (by sha256)."""
+def pass_reports(main_py: Path, runs_dir: Path) -> list:
+    """[(path, report)] under runs_dir whose verdict is PASS for this exact main.py (by sha256)."""
     digest = sha256_of(main_py)
-    for report in sorted(runs_dir.glob("**/report.json")) if runs_dir.is_dir() else []:
+    found = []
+    for path in sorted(runs_dir.glob("**/report.json")) if runs_dir.is_dir() else []:
         try:
-            data = json.loads(report.read_text())
+            data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
         if data.get("verdict") == "PASS" and data.get("main_py_sha256") == digest:
-            return report
-    return None
+            found.append((path, data))
+    return found
+
+
+def release_grade_report(main_py: Path, runs_dir: Path) -> Path:
+    """The PASS report whose coverage is release grade (both sides, full-length matches against the engine AI,
+    at least 2 matches); otherwise the error says what the best check lacked and the command that covers it."""
+    found = pass_reports(main_py, runs_dir)
+    for path, data in found:
+        if data.get("coverage", {}).get("release_grade"):
+            return path
+    command = f"gfsub check {main_py} --matches 2 --steps 3002 --opponent engine"
+    if not found:
+        raise CheckCoverageError(main_py, f"no PASS report for this main.py under {runs_dir}/",
+                                 f"run `{command}` first (or --force to package it unchecked)")
+    path, data = found[-1]
+    cover = data.get("coverage") or {"lacks": ["a coverage record (made by an older gfsub)"]}
+    raise CheckCoverageError(main_py, f"the PASS report {path} is not release grade: it lacks "
+                             f"{'; '.join(cover['lacks'])}",
+                             f"run `{cover.get('release_command', command)}` (or --force to package it anyway)")
 
 
 def archive_bytes(files: list) -> bytes:
@@ -59,7 +79,7 @@ def archive_bytes(files: list) -> bytes:
     return gz_buffer.getvalue()
 
 
-def check_archive_loads(archive: Path) -> None:
+def check_archive_loads(archive: Path, source: "Path | None" = None) -> None:
     """Unpack like Kaggle and load main.py from its root with kaggle-environments' loader."""
     from builder.verify import load_like_kaggle
 
@@ -68,7 +88,17 @@ def check_archive_loads(archive: Path) -> None:
         main_py = Path(folder) / "main.py"
         if not main_py.is_file():
             raise GfsubError(archive, "main.py is not at the archive root", "report this as a gfsub bug")
-        agent = load_like_kaggle(main_py)
+        try:
+            compile(main_py.read_text(encoding="utf-8"), "main.py", "exec")
+            agent = load_like_kaggle(main_py)
+        except SyntaxError as exc:
+            raise ArchiveLoadError(source or archive, f"does not load with kaggle-environments' loader (SyntaxError: "
+                                   f"{exc.msg}, line {exc.lineno})", "fix it, or rebuild it with `gfsub build`, and "
+                                   "check it again") from None
+        except Exception as exc:  # noqa: BLE001 - whatever the loader raised, one line for the user
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            raise ArchiveLoadError(source or archive, f"does not load with kaggle-environments' loader ({lines[-1]})",
+                                   "fix it, or rebuild it with `gfsub build`, and check it again") from None
         if agent.__name__ != "agent":
             raise GfsubError(archive, f"the last callable in main.py is '{agent.__name__}', not 'agent'",
                              "make `def agent` the last callable in main.py")
@@ -79,12 +109,15 @@ def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", i
     main_py, output, runs_dir = Path(main_py), Path(output), Path(runs_dir)
     if not main_py.is_file():
         raise MissingFileError(main_py, "no such main.py", "build one with `gfsub build`")
+    check_range("--max-size", max_size, 1)
     if not output.parent.is_dir():
         raise OutputPathError(output, f"folder {output.parent} does not exist", "create it or choose another -o")
-    report = find_pass_report(main_py, runs_dir)
-    if report is None and not force:
-        raise GfsubError(main_py, f"no PASS report for this main.py under {runs_dir}/",
-                         "run `gfsub check` on it first (or --force to package it unchecked)")
+    report = None
+    try:
+        report = release_grade_report(main_py, runs_dir)
+    except CheckCoverageError:
+        if not force:
+            raise
     files = [("main.py", main_py)]
     for extra in include:
         extra = Path(extra)
@@ -100,7 +133,7 @@ def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", i
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
         temporary.write_bytes(data)
-        check_archive_loads(temporary)
+        check_archive_loads(temporary, main_py)
         os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)

@@ -7,8 +7,10 @@ from pathlib import Path
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
 from builder.errors import GfsubError, OutputPathError, ParityError, RuntimeBackendError
 from builder.load import SourceWeights, load_weights
+from builder.options import check_range
 from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
 from builder.runtimes import ensure_runtime, parse_names
+from builder.timing import FULL_MATCH_STEPS
 from builder.validate import check_weights, resolve_architecture
 from builder.verify import THRESHOLDS, ParityReport, verify_main_py
 
@@ -44,9 +46,8 @@ def build_agent(
     is told)."""
     output = Path(output)
     check_output_path(output)
-    if not 0 <= int(fallback_action) < KAGGLE_N_ACTIONS:
-        raise GfsubError(None, f"--fallback-action {fallback_action} is not an action",
-                         f"choose 0..{KAGGLE_N_ACTIONS - 1} (0 is idle)")
+    check_range("--fallback-action", fallback_action, 0, KAGGLE_N_ACTIONS - 1)
+    check_range("--verify-steps", verify_steps, 1, FULL_MATCH_STEPS - 1)
     check_choice("--backend", backend, tuple(BACKENDS))
     check_choice("--weights-dtype", weights_dtype, WEIGHT_DTYPES)
     target_specs = parse_names(targets) if verify else []

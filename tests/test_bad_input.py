@@ -112,7 +112,7 @@ def _case_bad_arch_json(tmp, weights):
 
 def _case_bad_fallback(tmp, weights):
     np.savez(tmp / "w.npz", *weights)
-    return tmp / "w.npz", ["--fallback-action", "19"], "--fallback-action 19 is not an action"
+    return tmp / "w.npz", ["--fallback-action", "19"], "--fallback-action 19 is out of range — use a value 0..18"
 
 
 CASES = {name[len("_case_"):]: case for name, case in list(globals().items()) if name.startswith("_case_")}

@@ -1,0 +1,88 @@
+"""Per-runtime speed of main.py: step 1 and per-step p50/p99 in every target runtime, plus the pipe's round trip.
+
+One real 3002-step match (run_right vs the engine AI) gives 3001 observations. The bundled default model (the
+notebook net, 7.3 M parameters) is built once per backend; each main.py then replays those observations inside
+each runtime that can run it (its own interpreter and packages, main.py loaded by the runtime's loader rules),
+timed inside the runtime: step 1 is loading main.py plus its first step. The round trip is what `gfsub check
+--runtime` adds to each step Kaggle times: a call through the pipe minus the agent's own time, measured with
+an agent that returns at once.
+
+    .venv/bin/python benchmarks/bench_runtimes.py   # prints the table and writes benchmarks/RUNTIMES.md
+"""
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from builder import build  # noqa: E402
+from builder.demo import make_untrained_model  # noqa: E402
+from builder.runtime_agent import RuntimeAgent  # noqa: E402
+from builder.runtimes import ensure_runtime, load_specs  # noqa: E402
+
+OUT = Path(__file__).with_name("RUNTIMES.md")
+NO_OP_AGENT = "def agent(obs, config=None):\n    return [0]\n"
+
+
+def match_observations(steps: int = 3002) -> list:
+    from kaggle_environments import make
+
+    env = make("football", debug=False, configuration={
+        "scenario_name": "11_vs_11_kaggle", "episodeSteps": steps, "team_2": 0, "logdir": tempfile.mkdtemp()})
+    return [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
+
+
+def replay_row(runtime, main_py: Path, observations: list) -> dict:
+    with RuntimeAgent(runtime, main_py) as agent:
+        result = agent.replay(observations, {"actTimeout": 0.5})
+    later = np.asarray(result.seconds[1:])
+    return {"step1": result.seconds[0], "p50": np.percentile(later, 50), "p99": np.percentile(later, 99)}
+
+
+def round_trip(runtime, agent_file: Path, observations: list) -> tuple:
+    with RuntimeAgent(runtime, agent_file) as agent:
+        for observation in observations:
+            agent(observation, {"actTimeout": 0.5})
+        overhead = np.asarray(agent.stats.overhead[1:])
+    return np.percentile(overhead, 50), np.percentile(overhead, 99)
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="gfsub-bench-runtimes-"))
+    model = make_untrained_model(work / "untrained.keras")
+    runtimes = [ensure_runtime(spec) for spec in load_specs().values()]
+    main_pys = {backend: build(model, work / f"main-{backend}.py", backend=backend, verify_steps=50,
+                               targets="current").output for backend in ("numpy", "keras")}
+    print("playing one full match for its observations...", file=sys.stderr)
+    observations = match_observations()
+    no_op = work / "no_op.py"
+    no_op.write_text(NO_OP_AGENT)
+
+    lines = ["| runtime | versions | backend | step 1 s | p50 ms | p99 ms | pipe round trip p50 / p99 ms |",
+             "|---|---|---|---|---|---|---|"]
+    for runtime in runtimes:
+        trip50, trip99 = round_trip(runtime, no_op, observations)
+        for backend in ("numpy", "keras"):
+            if backend not in runtime.spec.backends:
+                continue
+            row = replay_row(runtime, main_pys[backend], observations)
+            lines.append(f"| {runtime.name} | {runtime.describe()} | {backend} | {row['step1']:.2f} | "
+                         f"{row['p50'] * 1e3:.2f} | {row['p99'] * 1e3:.2f} | {trip50 * 1e3:.3f} / {trip99 * 1e3:.3f} |")
+            print(lines[-1], flush=True)
+    text = (f"# main.py per runtime ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n\n"
+            f"{len(observations)} observations of one real match replayed through main.py inside each runtime "
+            "(notebook net, 7.3 M parameters, float32 weights); per-step times are the agent call measured inside "
+            "the runtime (SMM drawing, frame difference, forward pass); step 1 includes loading main.py. The pipe "
+            "round trip is what `gfsub check --runtime` adds to each timed step (no-op agent).\n\n"
+            + "\n".join(lines) + "\n")
+    OUT.write_text(text)
+    print("\n" + text)
+
+
+if __name__ == "__main__":
+    main()
