@@ -44,10 +44,10 @@ def build_keras_model(arch: Architecture) -> "tf.keras.Model":
             if conv.pool is not None:
                 x = layers.MaxPooling2D(pool_size=tuple(conv.pool.size), strides=tuple(conv.pool.strides),
                                         padding=conv.pool.padding, name=pool_name(depth, branch))(x)
-        branches.append(layers.Flatten(name="flatten_{}".format(branch))(x))
+        branches.append(layers.Flatten(name=f"flatten_{branch}")(x))
     x = layers.Concatenate(name="concat")(branches) if len(branches) > 1 else branches[0]
     for index, units in enumerate(arch.dense_units, start=1):
-        x = layers.Dense(units, activation="relu", name="fc{}".format(index))(x)
+        x = layers.Dense(units, activation="relu", name=f"fc{index}")(x)
     if arch.dueling:
         value = layers.Dense(1, name="value")(x)
         advantage = layers.Dense(arch.n_actions, name="advantage")(x)
