@@ -86,6 +86,7 @@ def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_ac
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
         ("main.py", f"{result.output} ({result.main_py_bytes / 1e6:.1f} MB)"),
         ("parity", result.parity.summary() if result.parity else "not checked"),
+        ("reference", result.parity.reference if result.parity else "-"),
     ]
     for name, value in rows:
         table.add_row(name, escape(value))

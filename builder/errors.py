@@ -96,3 +96,7 @@ class CheckCoverageError(GfsubError):
 
 class ArchiveLoadError(GfsubError):
     """The packed main.py does not load with kaggle-environments' loader."""
+
+
+class SourceModelError(GfsubError):
+    """The saved model itself could not be run to serve as the verification reference."""

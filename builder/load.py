@@ -21,6 +21,7 @@ import numpy as np
 from agent_runtime.architecture import Architecture
 from builder.errors import CorruptFileError, MissingFileError, UnknownFormatError, UnsupportedArchitectureError
 from builder.keras_config import ConfigGraphError, architecture_from_config
+from builder.savedmodel import read_keras_savedmodel
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -41,6 +42,8 @@ class SourceWeights:
     arch: Architecture | None = None
     named: dict | None = None  # canonical layer name -> [kernel, bias]
     ordered: list | None = None  # arrays in the source model's get_weights() order
+    writer: str = ""  # e.g. "TensorFlow 2.3.1" / "Keras 2.4.0", when the file records what wrote it
+    split_classes: tuple = ()  # the user's split-layer class names in the saved config (to run the model itself)
 
 
 def load_weights(path: "str | Path") -> SourceWeights:
@@ -149,7 +152,18 @@ def _architecture_or_raise(source: SourceWeights, model_config: dict) -> dict:
             "export the model in the reference notebook's architecture, or save weights only and pass --arch",
         ) from exc
     source.arch = arch
+    source.split_classes = _split_class_names(model_config)
     return roles
+
+
+def _split_class_names(model_config: dict) -> tuple:
+    """Every name the user's split layer is known by in the config (class name and Keras 3 registered name)."""
+    names = []
+    for layer in model_config.get("config", model_config).get("layers", []):
+        for name in (layer.get("class_name", ""), layer.get("registered_name") or ""):
+            if "split" in name.split(">")[-1].lower() and name not in names:
+                names.append(name)
+    return tuple(names)
 
 
 def _load_keras(source: SourceWeights) -> None:
@@ -214,6 +228,8 @@ def _load_h5_model(source: SourceWeights) -> None:
         with h5py.File(source.path, "r") as handle:
             raw_config = handle.attrs["model_config"]
             model_config = json.loads(raw_config.decode() if isinstance(raw_config, bytes) else raw_config)
+            version = handle.attrs.get("keras_version", b"")
+            source.writer = f"Keras {version.decode() if isinstance(version, bytes) else version}".strip()
             roles = _architecture_or_raise(source, model_config)
             group = handle["model_weights"] if "model_weights" in handle else handle
             source.named = {canonical: _legacy_layer_arrays(group, name) for canonical, name in roles.items()}
@@ -262,7 +278,24 @@ def _set_from_named_layers(source: SourceWeights, layers: list) -> None:
 
 
 def _load_savedmodel(source: SourceWeights) -> None:
-    """TensorFlow SavedModel directory (Keras 3 `model.export()` or Keras 2 `model.save(dir)`)."""
+    """TensorFlow SavedModel directory: Keras 2 `model.save(dir)` (architecture and weights read from the files,
+    TensorFlow 2.3 - 2.15), else Keras 3 `model.export()` (weights only)."""
+    try:
+        keras2 = read_keras_savedmodel(source.path)
+    except Exception as exc:  # a damaged proto or checkpoint raises many unrelated types
+        raise CorruptFileError(source.path, f"cannot read the SavedModel ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0] if str(exc) else ''})",
+                               "save it again, or save the weights with model.save_weights") from exc
+    if keras2 is not None:
+        roles = _architecture_or_raise(source, keras2.model_config)
+        try:
+            arrays = keras2.layer_arrays(list(roles.values()))
+        except Exception as exc:  # noqa: BLE001 - the checkpoint under variables/ is missing or damaged
+            raise CorruptFileError(source.path, f"cannot read the SavedModel's variables ({type(exc).__name__})",
+                                   "copy the whole SavedModel directory, variables/ included") from exc
+        source.named = {canonical: arrays[name] for canonical, name in roles.items()}
+        source.writer = f"TensorFlow {keras2.tensorflow_version}"
+        return
     import tensorflow as tf
 
     try:

@@ -10,6 +10,7 @@ from builder.load import SourceWeights, load_weights
 from builder.options import check_range
 from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
 from builder.runtimes import ensure_runtime, parse_names
+from builder.source_model import plan_reference
 from builder.timing import FULL_MATCH_STEPS
 from builder.validate import check_weights, resolve_architecture
 from builder.verify import THRESHOLDS, ParityReport, verify_main_py
@@ -68,7 +69,8 @@ def build_agent(
         parity = None
         if verify:
             runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
-            parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype, tuple(runtimes))
+            parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype, tuple(runtimes),
+                                    source=plan_reference(source))
         if parity is not None and not parity.passed:
             raise _parity_error(output, parity, weights_dtype)
         os.replace(temporary, output)
@@ -80,6 +82,11 @@ def build_agent(
 def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> ParityError:
     fix = ("store the weights as float32 (--weights-dtype float32)" if weights_dtype != "float32"
            else "report this as a gfsub bug, with the weights file if you can share it")
+    if parity.rebuild_vs_source > THRESHOLDS["float32"][1]:
+        return ParityError(output, "the source model computes something gfsub's rebuild of its architecture does not "
+                           f"(max |dQ| {parity.rebuild_vs_source:.2e} on the verify match): a layer or setting gfsub "
+                           "does not model", "report this as a gfsub bug with the model file; gfsub will not build "
+                           "a main.py that plays differently from your model")
     row = parity.failed_runtime()
     if row is not None and parity.agreement >= THRESHOLDS[weights_dtype][0]:
         problem = row.error or (f"action agreement {row.agreement:.2%}, max |dQ| {row.max_abs_dq:.2e} over "

@@ -56,6 +56,8 @@ class ParityReport:
     load_failed: bool
     weights_dtype: str = "float32"
     runtimes: list = field(default_factory=list)  # RuntimeParity per target
+    reference: str = "gfsub's rebuild of the architecture from the weights (a weights-only file cannot be run)"
+    rebuild_vs_source: float = 0.0  # max |dQ| between gfsub's rebuild and the source model itself, when it ran
 
     @property
     def passed(self) -> bool:
@@ -146,9 +148,10 @@ def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, refer
 
 
 def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps: int = 300,
-                   weights_dtype: str = "float32", targets: tuple = ()) -> ParityReport:
+                   weights_dtype: str = "float32", targets: tuple = (), source=None) -> ParityReport:
     """Load main.py like Kaggle, play it on the engine, compare with the reference model; then replay the
-    same observations inside each target runtime (`targets`: ready Runtime objects) and compare there."""
+    same observations inside each target runtime (`targets`: ready Runtime objects) and compare there.
+    The reference is the source model itself when `source` (a SourceReference) can run it, else the rebuild."""
     agent = load_like_kaggle(main_py)
     namespace = agent.__globals__
     policy = namespace.get("POLICY")
@@ -160,6 +163,14 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps
     status = episode[-1][0].status
 
     reference = reference_q_values(arch, named_weights, observations)
+    described, rebuild_vs_source = ParityReport.reference, 0.0
+    if source is not None:
+        from builder.source_model import source_q_values
+
+        own = source_q_values(source, pipeline_inputs(observations, FrameDifference(arch.input_shape,
+                                                                                     render=gfootball_frame)))
+        rebuild_vs_source = float(np.max(np.abs(own - reference)))
+        reference, described = own, source.describe()
     candidate = main_py_q_values(namespace, observations)
     expected = reference.argmax(axis=1)
     agreement = float(np.mean([list(a) == [int(e)] for a, e in zip(played, expected, strict=True)]))
@@ -173,4 +184,6 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps
         load_failed=False,
         weights_dtype=weights_dtype,
         runtimes=[replay_in_runtime(main_py, runtime, observations, reference, configuration) for runtime in targets],
+        reference=described,
+        rebuild_vs_source=rebuild_vs_source,
     )
