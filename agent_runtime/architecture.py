@@ -11,6 +11,8 @@ from typing import Optional
 
 KAGGLE_N_ACTIONS = 19
 SMM_SHAPE = (72, 96, 4)
+# Activations gfsub models exactly, in both backends (Keras names; leaky_relu has Keras 3's slope, 0.2).
+ACTIVATIONS = ("relu", "elu", "selu", "tanh", "sigmoid", "softplus", "leaky_relu", "linear")
 
 
 @dataclass(frozen=True)
@@ -24,13 +26,17 @@ class PoolSpec:
 
 @dataclass(frozen=True)
 class ConvSpec:
-    """One Conv2D of a branch (ReLU activation)."""
+    """One Conv2D of a branch (ReLU by default)."""
 
     filters: int
     kernel: tuple
     strides: tuple
     padding: str = "same"
     pool: Optional[PoolSpec] = None
+    activation: str = "relu"
+
+    def __post_init__(self) -> None:
+        _check_activation(self.activation)
 
 
 def _notebook_convs() -> tuple:
@@ -50,6 +56,16 @@ class Architecture:
     dense_units: tuple = (512, 256)
     n_actions: int = KAGGLE_N_ACTIONS
     dueling: bool = False
+    dense_activations: tuple = ()  # one per dense layer; empty means ReLU for each, as in the notebook
+    head_activation: str = "linear"  # of a plain Q head (a dueling head is linear)
+
+    def __post_init__(self) -> None:
+        if not self.dense_activations:
+            object.__setattr__(self, "dense_activations", ("relu",) * len(self.dense_units))
+        if len(self.dense_activations) != len(self.dense_units):
+            raise ValueError("dense_activations needs one activation per dense layer")
+        for name in tuple(self.dense_activations) + (self.head_activation,):
+            _check_activation(name)
 
     @property
     def n_branches(self) -> int:
@@ -64,7 +80,8 @@ class Architecture:
     @classmethod
     def from_dict(cls, data: dict) -> "Architecture":
         """Build from a dict such as `to_dict()` or an arch.json file produces; unknown keys raise."""
-        known = {"input_shape", "convs", "dense_units", "n_actions", "dueling"}
+        known = {"input_shape", "convs", "dense_units", "n_actions", "dueling", "dense_activations",
+                 "head_activation"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown architecture keys: {sorted(unknown)}; expected some of {sorted(known)}")
@@ -75,6 +92,8 @@ class Architecture:
             dense_units=tuple(int(u) for u in data.get("dense_units", (512, 256))),
             n_actions=int(data.get("n_actions", KAGGLE_N_ACTIONS)),
             dueling=bool(data.get("dueling", False)),
+            dense_activations=tuple(str(a) for a in data.get("dense_activations", ())),
+            head_activation=str(data.get("head_activation", "linear")),
         )
 
     def layer_shapes(self) -> list:
@@ -113,11 +132,21 @@ class Architecture:
         """One line, e.g. `4x[conv16k8s4 conv24k4s2 conv32k3s1] fc512 fc256 out19`."""
         convs = " ".join(
             f"conv{c.filters}k{c.kernel[0]}s{c.strides[0]}{c.padding[0]}" + ("+pool" if c.pool else "")
-            for c in self.convs
+            + _unless(c.activation, "relu") for c in self.convs
         )
-        dense = " ".join(f"fc{u}" for u in self.dense_units)
-        head = f"dueling{self.n_actions}" if self.dueling else f"out{self.n_actions}"
+        dense = " ".join(f"fc{u}" + _unless(a, "relu") for u, a in zip(self.dense_units, self.dense_activations))
+        head = f"dueling{self.n_actions}" if self.dueling else f"out{self.n_actions}" + _unless(
+            self.head_activation, "linear")
         return f"{self.n_branches}x[{convs}] {dense} {head}"
+
+
+def _unless(activation: str, usual: str) -> str:
+    return "" if activation == usual else ":" + activation
+
+
+def _check_activation(name: str) -> None:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation {name!r} is not one gfsub models; supported: {', '.join(ACTIVATIONS)}")
 
 
 def conv_name(depth: int, branch: int) -> str:
@@ -143,6 +172,7 @@ def _conv_from_dict(data: dict) -> ConvSpec:
         strides=tuple(int(v) for v in data.get("strides", (1, 1))),
         padding=str(data.get("padding", "same")),
         pool=pool,
+        activation=str(data.get("activation", "relu")),
     )
 
 

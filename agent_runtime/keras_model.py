@@ -30,6 +30,13 @@ class DuelingMerge(tf.keras.layers.Layer):
         return value + advantage - tf.reduce_mean(advantage, axis=1, keepdims=True)
 
 
+def keras_activation(name: str):
+    """Keras' activation by name; leaky_relu as tf.nn's (slope 0.2, Keras 3's), which every version has."""
+    if name == "leaky_relu":
+        return lambda x: tf.nn.leaky_relu(x, alpha=0.2)
+    return name
+
+
 def build_keras_model(arch: Architecture) -> "tf.keras.Model":
     """The SplitterConvNN for `arch`, with the notebook's layer names."""
     layers = tf.keras.layers
@@ -40,20 +47,21 @@ def build_keras_model(arch: Architecture) -> "tf.keras.Model":
         x = channel
         for depth, conv in enumerate(arch.convs, start=1):
             x = layers.Conv2D(conv.filters, kernel_size=tuple(conv.kernel), strides=tuple(conv.strides),
-                              padding=conv.padding, activation="relu", name=conv_name(depth, branch))(x)
+                              padding=conv.padding, activation=keras_activation(conv.activation),
+                              name=conv_name(depth, branch))(x)
             if conv.pool is not None:
                 x = layers.MaxPooling2D(pool_size=tuple(conv.pool.size), strides=tuple(conv.pool.strides),
                                         padding=conv.pool.padding, name=pool_name(depth, branch))(x)
         branches.append(layers.Flatten(name=f"flatten_{branch}")(x))
     x = layers.Concatenate(name="concat")(branches) if len(branches) > 1 else branches[0]
-    for index, units in enumerate(arch.dense_units, start=1):
-        x = layers.Dense(units, activation="relu", name=f"fc{index}")(x)
+    for index, (units, activation) in enumerate(zip(arch.dense_units, arch.dense_activations), start=1):
+        x = layers.Dense(units, activation=keras_activation(activation), name=f"fc{index}")(x)
     if arch.dueling:
         value = layers.Dense(1, name="value")(x)
         advantage = layers.Dense(arch.n_actions, name="advantage")(x)
         q_values = DuelingMerge(name="output")([value, advantage])
     else:
-        q_values = layers.Dense(arch.n_actions, name="output")(x)
+        q_values = layers.Dense(arch.n_actions, activation=keras_activation(arch.head_activation), name="output")(x)
     return tf.keras.Model(inputs=frames, outputs=q_values, name="splitter_conv_nn")
 
 

@@ -35,7 +35,34 @@ def _windows(x: np.ndarray, window: tuple, strides: tuple) -> np.ndarray:
                       strides=(sb, sh * strides[0], sw * strides[1], sc, sh, sw), writeable=False)
 
 
-def conv2d_relu(x: np.ndarray, kernels: np.ndarray, biases: np.ndarray, strides: tuple, padding: str) -> np.ndarray:
+SELU_ALPHA = np.float32(1.6732632423543772848170429916717)
+SELU_SCALE = np.float32(1.0507009873554804934193349852946)
+
+
+def activate(x: np.ndarray, name: str) -> np.ndarray:
+    """Keras' activation `name`, in float32, written to stay finite and warning-free for any input."""
+    if name == "relu":
+        return np.maximum(x, 0.0, out=x)
+    if name == "linear":
+        return x
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "sigmoid":
+        return np.float32(0.5) * (np.float32(1.0) + np.tanh(np.float32(0.5) * x))  # = 1 / (1 + e^-x), no overflow
+    if name == "softplus":
+        return np.logaddexp(np.float32(0.0), x)  # = log(1 + e^x), no overflow
+    negative = np.expm1(np.minimum(x, 0.0))
+    if name == "elu":
+        return np.where(x > 0, x, negative)
+    if name == "selu":
+        return SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * negative)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, np.float32(0.2) * x)
+    raise ValueError("unknown activation " + repr(name))
+
+
+def conv2d(x: np.ndarray, kernels: np.ndarray, biases: np.ndarray, strides: tuple, padding: str,
+           activation: str = "relu") -> np.ndarray:
     """Per-branch convolution: x (B, H, W, C), kernels (B, kh, kw, C, F), biases (B, F) -> (B, Ho, Wo, F)."""
     window = kernels.shape[1:3]
     if padding == "same":
@@ -44,8 +71,7 @@ def conv2d_relu(x: np.ndarray, kernels: np.ndarray, biases: np.ndarray, strides:
     branches, out_h, out_w = patches.shape[:3]
     columns = patches.transpose(0, 1, 2, 4, 5, 3).reshape(branches, out_h * out_w, -1)
     weights = kernels.reshape(branches, -1, kernels.shape[-1])
-    out = np.matmul(columns, weights) + biases[:, None, :]
-    np.maximum(out, 0.0, out=out)
+    out = activate(np.matmul(columns, weights) + biases[:, None, :], activation)
     return out.reshape(branches, out_h, out_w, -1)
 
 
@@ -78,16 +104,16 @@ class NumpySplitterConvNN:
         x = np.asarray(observation, dtype=np.float32)
         x = np.ascontiguousarray(np.moveaxis(x, -1, 0)[..., None])  # one (H, W, 1) image per branch
         for conv, kernels, biases in self.convs:
-            x = conv2d_relu(x, kernels, biases, tuple(conv.strides), conv.padding)
+            x = conv2d(x, kernels, biases, tuple(conv.strides), conv.padding, conv.activation)
             if conv.pool is not None:
                 x = max_pool(x, tuple(conv.pool.size), tuple(conv.pool.strides), conv.pool.padding)
         features = x.reshape(-1)  # Flatten each branch (H, W, F) row-major, then concatenate in branch order
-        for name in self.hidden:
+        for name, activation in zip(self.hidden, self.arch.dense_activations):
             kernel, bias = self.dense[name]
-            features = np.maximum(features @ kernel + bias, 0.0)
+            features = activate(features @ kernel + bias, activation)
         if self.arch.dueling:
             value = features @ self.dense["value"][0] + self.dense["value"][1]
             advantage = features @ self.dense["advantage"][0] + self.dense["advantage"][1]
             return value + advantage - advantage.mean()
         kernel, bias = self.dense["output"]
-        return features @ kernel + bias
+        return activate(features @ kernel + bias, self.arch.head_activation)

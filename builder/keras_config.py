@@ -5,9 +5,9 @@ so the builder never deserialises the model: it walks the config's layer graph i
 returns the Architecture plus which of the user's layers plays each canonical role.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from agent_runtime.architecture import Architecture, ConvSpec, PoolSpec, conv_name
+from agent_runtime.architecture import ACTIVATIONS, Architecture, ConvSpec, PoolSpec, conv_name
 
 
 @dataclass
@@ -45,24 +45,26 @@ def architecture_from_config(model_config: dict) -> tuple:
         raise ConfigGraphError("the convolution branches differ from each other; gfsub needs identical branches")
 
     x = _concat_after(flattens, consumers) if n_branches > 1 else flattens[0]
-    dense_units = []
+    dense_units, dense_activations = [], []
     while True:
         nexts = consumers.get(x.name, [])
         dense = [layer for layer, _ in nexts if _short_class(layer) == "Dense"]
         if len(nexts) == 1 and dense and consumers.get(dense[0].name):
-            _require_activation(dense[0], "relu")
+            dense_activations.append(_activation(dense[0]))
             dense_units.append(int(dense[0].config["units"]))
             roles[f"fc{len(dense_units)}"] = dense[0].name
             x = dense[0]
             continue
         break
-    dueling, n_actions = _head(x, consumers, roles)
+    dueling, n_actions, head_activation = _head(x, consumers, roles)
     arch = Architecture(
         input_shape=tuple(input_shape),
         convs=branch_specs[0],
         dense_units=tuple(dense_units),
         n_actions=n_actions,
         dueling=dueling,
+        dense_activations=tuple(dense_activations),
+        head_activation=head_activation,
     )
     return arch, roles
 
@@ -122,13 +124,22 @@ def _input_shape(layer: ConfigLayer) -> tuple:
     return tuple(int(v) for v in shape[1:])
 
 
-def _require_activation(layer: ConfigLayer, expected: str) -> None:
+def _activation(layer: ConfigLayer) -> str:
+    """The layer's activation by its Keras name; one gfsub does not model is refused, naming the layer."""
     activation = layer.config.get("activation", "linear")
     if isinstance(activation, dict):
         activation = activation.get("config", {}).get("name", activation.get("class_name"))
     activation = activation or "linear"
+    if activation not in ACTIVATIONS:
+        raise ConfigGraphError(f"layer '{layer.name}' uses activation '{activation}', which gfsub does not model "
+                               f"(it models {', '.join(ACTIVATIONS)})")
+    return activation
+
+
+def _require_activation(layer: ConfigLayer, expected: str) -> None:
+    activation = _activation(layer)
     if activation != expected:
-        raise ConfigGraphError(f"layer '{layer.name}' uses activation '{activation}'; gfsub supports '{expected}' here")
+        raise ConfigGraphError(f"layer '{layer.name}' uses activation '{activation}'; gfsub models '{expected}' here")
 
 
 def _single_consumer(name: str, consumers: dict, index: int | None = None) -> ConfigLayer:
@@ -145,13 +156,13 @@ def _walk_branch(split: ConfigLayer, branch: int, consumers: dict, roles: dict) 
     while True:
         kind = _short_class(layer)
         if kind == "Conv2D":
-            _require_activation(layer, "relu")
             config = layer.config
             specs.append(ConvSpec(
                 filters=int(config["filters"]),
                 kernel=_pair(config["kernel_size"]),
                 strides=_pair(config.get("strides", 1)),
                 padding=str(config.get("padding", "valid")),
+                activation=_activation(layer),
             ))
             roles[conv_name(len(specs), branch)] = layer.name
         elif kind == "MaxPooling2D":
@@ -161,7 +172,7 @@ def _walk_branch(split: ConfigLayer, branch: int, consumers: dict, roles: dict) 
             size = _pair(config.get("pool_size", 2))
             pool = PoolSpec(size=size, strides=_pair(config.get("strides") or size),
                             padding=str(config.get("padding", "valid")))
-            specs[-1] = ConvSpec(specs[-1].filters, specs[-1].kernel, specs[-1].strides, specs[-1].padding, pool)
+            specs[-1] = replace(specs[-1], pool=pool)
         elif kind == "Flatten":
             if not specs:
                 raise ConfigGraphError(f"branch {branch} has no convolution before '{layer.name}'")
@@ -182,12 +193,11 @@ def _concat_after(flattens: list, consumers: dict) -> ConfigLayer:
 
 
 def _head(last_hidden: ConfigLayer, consumers: dict, roles: dict) -> tuple:
-    """-> (dueling, n_actions); fills roles for output / value, advantage."""
+    """-> (dueling, n_actions, head activation); fills roles for output / value, advantage."""
     heads = [layer for layer, _ in consumers.get(last_hidden.name, [])]
     if len(heads) == 1 and _short_class(heads[0]) == "Dense":
-        _require_activation(heads[0], "linear")
         roles["output"] = heads[0].name
-        return False, int(heads[0].config["units"])
+        return False, int(heads[0].config["units"]), _activation(heads[0])
     if len(heads) == 2 and all(_short_class(layer) == "Dense" for layer in heads):
         value = [layer for layer in heads if int(layer.config["units"]) == 1]
         advantage = [layer for layer in heads if int(layer.config["units"]) != 1]
@@ -195,7 +205,7 @@ def _head(last_hidden: ConfigLayer, consumers: dict, roles: dict) -> tuple:
             for layer in heads:
                 _require_activation(layer, "linear")
             roles["value"], roles["advantage"] = value[0].name, advantage[0].name
-            return True, int(advantage[0].config["units"])
+            return True, int(advantage[0].config["units"]), "linear"
     names = [f"{layer.name} ({layer.class_name})" for layer in heads]
     raise ConfigGraphError(f"the layers after '{last_hidden.name}' are {names}; expected a Dense Q head or a "
                            "dueling head (Dense(1) value + Dense(n) advantage)")

@@ -149,7 +149,7 @@ def _architecture_or_raise(source: SourceWeights, model_config: dict) -> dict:
     except (ConfigGraphError, KeyError, TypeError, ValueError) as exc:
         raise UnsupportedArchitectureError(
             source.path, f"the saved model is not a SplitterConvNN gfsub can rebuild: {exc}",
-            "export the model in the reference notebook's architecture, or save weights only and pass --arch",
+            "gfsub builds only what it can reproduce exactly; if your model needs this, report it as a gfsub issue",
         ) from exc
     source.arch = arch
     source.split_classes = _split_class_names(model_config)

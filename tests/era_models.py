@@ -3,7 +3,8 @@
     python era_models.py SPEC_JSON
 
 SPEC: {"out": folder, "seed": 0, "max_pool": false, "dense_units": [512, 256], "dueling": false,
-       "dense_activation": "relu", "output_activation": "linear", "inputs": "inputs.npy" or null}
+       "dense_activation": "relu", "output_activation": "linear", "dueling_merge": "mean" | "sum",
+       "h5": true, "inputs": "inputs.npy" or null}
 Writes out/saved_model/ (model.save(dir): Keras 2's SavedModel, optimizer state included after one Adam step)
 and out/model.h5, and, if inputs are given, out/q_values.npy: the model's own Q-values on them.
 Python 3.7 and tf.keras 2.x only (TensorFlow 2.3 - 2.15): this is the competitor's 2020 training code.
@@ -49,8 +50,11 @@ def notebook_model(spec):
     if spec.get("dueling"):
         value = tf.keras.layers.Dense(1)(x)
         advantage = tf.keras.layers.Dense(19)(x)
-        output = tf.keras.layers.Lambda(lambda t: t[0] + t[1] - tf.reduce_mean(t[1], axis=1, keepdims=True),
-                                        name="output")([value, advantage])
+        if spec.get("dueling_merge") == "sum":  # Q = V + A: same shapes as the usual head, different values
+            merge = lambda t: t[0] + t[1]  # noqa: E731
+        else:
+            merge = lambda t: t[0] + t[1] - tf.reduce_mean(t[1], axis=1, keepdims=True)  # noqa: E731
+        output = tf.keras.layers.Lambda(merge, name="output")([value, advantage])
     else:
         output = tf.keras.layers.Dense(19, name="output", activation=spec.get("output_activation", "linear"))(x)
     return tf.keras.Model(inputs=[frames_input], outputs=[output], name="model")
@@ -68,7 +72,8 @@ def main():
     model.train_on_batch(batch, rng.normal(size=(4, 19)).astype(np.float32))
     out = spec["out"]
     model.save(out + "/saved_model")
-    model.save(out + "/model.h5")
+    if spec.get("h5", True):
+        model.save(out + "/model.h5")
     if spec.get("inputs"):
         inputs = np.load(spec["inputs"])
         np.save(out + "/q_values.npy", model.predict(inputs, batch_size=32))
