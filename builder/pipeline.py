@@ -63,7 +63,9 @@ def build_agent(
     rendered = render_main_py(source, arch, named, fallback_action, arch_flag=arch_file is not None,
                               backend=backend, weights_dtype=weights_dtype)
 
+    created = make_folders(output.parent)
     temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    written = False
     try:
         temporary.write_text(rendered.source, encoding="utf-8")
         parity = None
@@ -74,8 +76,12 @@ def build_agent(
         if parity is not None and not parity.passed:
             raise _parity_error(output, parity, weights_dtype)
         os.replace(temporary, output)
+        written = True
     finally:
         temporary.unlink(missing_ok=True)
+        if not written:
+            for folder in reversed(created):  # leave no trace of a failed build
+                folder.rmdir()
     return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity, backend, weights_dtype)
 
 
@@ -99,8 +105,17 @@ def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> Par
 def check_output_path(output: Path) -> None:
     if output.is_dir():
         raise OutputPathError(output, "is a directory", "pass a file name, e.g. -o main.py")
-    if not output.parent.exists():
-        raise OutputPathError(output, f"folder {output.parent} does not exist", "create it or choose another -o")
+    existing = next((p for p in (output.parent, *output.parent.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise OutputPathError(output, f"{existing} is a file, not a folder", "choose another -o")
+
+
+def make_folders(folder: Path) -> list:
+    """Create `folder` and its missing parents; -> the ones created, outermost first."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
+    for path in missing:
+        path.mkdir()
+    return missing
 
 
 def check_choice(flag: str, value: str, choices: tuple) -> None:

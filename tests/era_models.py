@@ -40,13 +40,13 @@ def notebook_model(spec):
         x = frame
         for depth, (filters, kernel, stride) in enumerate(((16, 8, 4), (24, 4, 2), (32, 3, 1)), start=1):
             x = tf.keras.layers.Conv2D(filters, kernel_size=(kernel, kernel), strides=(stride, stride),
-                                       name="conv{}_frame_{}".format(depth, f), padding="same", activation="relu")(x)
+                                       name=f"conv{depth}_frame_{f}", padding="same", activation="relu")(x)
             if spec.get("max_pool"):
                 x = tf.keras.layers.MaxPooling2D(pool_size=(2, 2), padding="same")(x)
-        branches.append(tf.keras.layers.Flatten(name="flatten_{}".format(f))(x))
+        branches.append(tf.keras.layers.Flatten(name=f"flatten_{f}")(x))
     x = tf.keras.layers.concatenate(branches)
     for index, units in enumerate(spec.get("dense_units", [512, 256]), start=1):
-        x = tf.keras.layers.Dense(units, name="fc{}".format(index), activation=spec.get("dense_activation", "relu"))(x)
+        x = tf.keras.layers.Dense(units, name=f"fc{index}", activation=spec.get("dense_activation", "relu"))(x)
     if spec.get("dueling"):
         value = tf.keras.layers.Dense(1)(x)
         advantage = tf.keras.layers.Dense(19)(x)

@@ -2,6 +2,7 @@
 
 main.py's Q-values on real engine observations must match the user's own model (a different
 definition, with its own SplitLayer class), which proves each weight landed in the right place.
+Files written by TensorFlow 2.3 and 2.15 themselves (Keras 2 .h5 and SavedModel): tests/test_sources.py.
 """
 
 import base64
@@ -16,7 +17,6 @@ from agent_runtime.architecture import Architecture
 from builder import build
 from builder.validate import candidate_orders
 from tests.conftest import main_py_q_values, model_q_values
-from tests.keras2_h5 import save_keras2_h5
 from tests.user_model import notebook_model
 
 VERIFY_STEPS = 40
@@ -28,7 +28,6 @@ def _pickled(weights: list) -> bytes:
 
 SAVERS = {
     "keras": ("model.keras", lambda m, p: m.save(p)),
-    "h5-keras2-era": ("model.h5", save_keras2_h5),
     "h5-keras3-legacy": ("model.h5", lambda m, p: m.save(p)),
     "weights.h5": ("model.weights.h5", lambda m, p: m.save_weights(p)),
     "savedmodel": ("saved_model", lambda m, p: m.export(str(p), verbose=False)),
@@ -38,7 +37,7 @@ SAVERS = {
     "keras-no-extension": ("trained_model.bin", lambda m, p: m.save(p.with_suffix(".keras"))
                            or p.with_suffix(".keras").rename(p)),
 }
-EXPECTED_FORMAT = {"keras-no-extension": "keras", "h5-keras2-era": "h5", "h5-keras3-legacy": "h5",
+EXPECTED_FORMAT = {"keras-no-extension": "keras", "h5-keras3-legacy": "h5",
                    "pickle-base64": "pickle"}
 
 

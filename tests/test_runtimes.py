@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from builder import agent_worker, build
+from builder import agent_worker, build, source_worker
 from builder.cli import app
 from builder.render import BACKENDS, runtime_module_source, runtime_modules
 from builder.runtimes import get_runtime, get_spec, load_specs, runtime_dir
@@ -54,7 +54,8 @@ def _post_37_constructs(source: str) -> list:
 def _embedded_sources() -> dict:
     sources = {f"agent_runtime/{name}.py": runtime_module_source(name)
                for backend in BACKENDS for name in runtime_modules(backend)}
-    sources["builder/agent_worker.py"] = Path(agent_worker.__file__).read_text()
+    for worker in (agent_worker, source_worker):  # run by the runtimes' own interpreters
+        sources[f"builder/{Path(worker.__file__).name}"] = Path(worker.__file__).read_text()
     return sources
 
 
@@ -285,7 +286,7 @@ def test_six_formats_play_identically_in_every_runtime(tmp_path):
     from tests.test_formats import SAVERS
 
     model = notebook_model(seed=12)
-    for kind in ("keras", "h5-keras2-era", "weights.h5", "savedmodel", "npz", "pickle"):
+    for kind in ("keras", "h5-keras3-legacy", "weights.h5", "savedmodel", "npz", "pickle"):
         name, save = SAVERS[kind]
         save(model, tmp_path / f"{kind}-{name}")
         result = build(tmp_path / f"{kind}-{name}", tmp_path / f"{kind}-main.py", verify_steps=30,
