@@ -1,6 +1,7 @@
 """`make demo`: create the bundled default (an UNTRAINED, seeded SplitterConvNN), build and verify main.py."""
 
 import argparse
+import json
 import os
 import shutil
 
@@ -32,6 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from builder.cli import app, run_build
+    from builder.load import sha256_of
 
     weights = args.out / DEFAULT_NAME
     if not weights.exists():
@@ -42,8 +44,14 @@ def main() -> None:
     print("\nchecking it, release grade: 2 full matches against the engine AI (one per side, in parallel), timed as "
           "Kaggle times them")
     run_dir = args.out / "check"
-    shutil.rmtree(run_dir, ignore_errors=True)  # main.py was just rebuilt: an older check is for another file
-    _run(app, ["check", str(main_py), "--matches", "2", "--steps", "3002", "--run-dir", str(run_dir)])
+    # Builds are reproducible: a rebuild of the same model is the same file, and its earlier check still holds.
+    resume = []
+    if (run_dir / "run.json").exists():
+        if json.loads((run_dir / "run.json").read_text()).get("main_py_sha256") == sha256_of(main_py):
+            resume = ["--resume"]
+        else:
+            shutil.rmtree(run_dir)  # a check of another main.py
+    _run(app, ["check", str(main_py), "--matches", "2", "--steps", "3002", "--run-dir", str(run_dir), *resume])
     submission = args.out / "submission.tar.gz"
     _run(app, ["package", str(main_py), "-o", str(submission), "--runs-dir", str(args.out)])
     print(f"\nmain.py: {main_py.resolve()}\nupload:  {submission.resolve()}  (the model is UNTRAINED: it plays badly)")

@@ -9,6 +9,7 @@ import importlib
 import importlib.resources
 import inspect
 import json
+import os
 import pprint
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -85,7 +86,7 @@ def render_main_py(
         flags=_flags(arch_flag, backend, weights_dtype),
         weights_dtype=weights_dtype,
         fallback_action=int(fallback_action),
-        built_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        built_at=_build_time(),
         modules=modules,
         architecture_json=json.dumps(arch.to_dict(), sort_keys=True),
         manifest_literal=pprint.pformat(manifest, width=110, sort_dicts=False),
@@ -93,6 +94,15 @@ def render_main_py(
         blob_chars=f"{len(blob):,}",
     )
     return RenderedAgent(source=text, blob_chars=len(blob))
+
+
+def _build_time() -> str:
+    """Only from SOURCE_DATE_EPOCH (reproducible builds): the same inputs give a byte-identical main.py, so a
+    check of one build applies to the next."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _backend_line(backend: str) -> str:

@@ -114,6 +114,11 @@ def test_a_release_grade_check_unlocks_package_and_says_so(tmp_path, main_py):
     result = package(main_py, tmp_path / "s.tar.gz", runs_dir=tmp_path / "runs")
     assert not result.forced and result.report == tmp_path / "runs" / "full" / "report.json"
 
+    # Builds are reproducible: rebuilding the same model gives the same bytes, so the check still applies.
+    again = build(main_py.parent / "model.keras", tmp_path / "again" / "main.py", verify_steps=20, targets="current")
+    assert again.output.read_bytes() == main_py.read_bytes()
+    assert not package(again.output, tmp_path / "again.tar.gz", runs_dir=tmp_path / "runs").forced
+
 
 def test_a_report_of_an_older_gfsub_without_coverage_is_refused(tmp_path, main_py):
     _report(tmp_path, main_py, "old", matches=2, steps=30)
