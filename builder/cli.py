@@ -15,7 +15,7 @@ from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from agent_runtime.architecture import Architecture  # noqa: E402
-from builder.errors import GfsubError  # noqa: E402
+from builder.errors import GfsubError, UnsupportedArchitectureError  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Turn trained SplitterConvNN weights into a verified Kaggle football main.py.")
@@ -80,7 +80,7 @@ def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_ac
     table = Table(show_header=False, box=None)
     rows = [
         ("source", f"{result.source.path} ({result.source.format}, sha256 {result.source.sha256[:12]}...)"),
-        ("architecture", result.arch.describe()),
+        ("architecture", f"{result.arch.describe()} (from {result.arch_origin})"),
         ("parameters", f"{result.arch.n_params():,}"),
         ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
@@ -284,10 +284,43 @@ def runtime_remove(name: Annotated[str, typer.Argument(help="Runtime whose venv 
 
 
 @app.command("arch")
-def show_architecture() -> None:
-    """Print the default (reference notebook) architecture as JSON, a template for --arch."""
-    json.dump(Architecture().to_dict(), sys.stdout, indent=2)
-    sys.stdout.write("\n")
+def show_architecture(
+    source: Annotated[Path | None, typer.Option("--from", help="Weights whose architecture to infer from their "
+                                                "shapes (or read from their file).")] = None,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where to write arch-N.json when several variants "
+                                          "fit.")] = Path("."),
+) -> None:
+    """Print the default (reference notebook) architecture as JSON, a template for --arch; with --from, the
+    architecture of those weights (several fitting variants are written as arch-1.json, arch-2.json, ...)."""
+    if source is None:
+        json.dump(Architecture().to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    from builder.load import load_weights
+    from builder.shapes import describe_variant, infer_architectures
+
+    try:
+        weights = load_weights(source)
+        if weights.arch is not None:
+            found = [weights.arch]
+        else:
+            arrays = weights.ordered or [a for arrays in (weights.named or {}).values() for a in arrays]
+            found = infer_architectures(arrays)
+        if not found:
+            raise UnsupportedArchitectureError(source, "no known variant of the notebook's network fits these "
+                                               "weight shapes", "write the --arch file by hand: `gfsub arch` "
+                                               "prints a template")
+    except GfsubError as error:
+        fail(error)
+    if len(found) == 1:
+        json.dump(found[0].to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for index, arch in enumerate(found, start=1):
+        path = out_dir / f"arch-{index}.json"
+        path.write_text(json.dumps(arch.to_dict(), indent=2) + "\n")
+        console.print(f"{escape(str(path))}: {escape(describe_variant(arch))}")
 
 
 def main() -> None:

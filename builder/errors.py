@@ -100,3 +100,7 @@ class ArchiveLoadError(GfsubError):
 
 class SourceModelError(GfsubError):
     """The saved model itself could not be run to serve as the verification reference."""
+
+
+class AmbiguousArchitectureError(GfsubError):
+    """Weights-only input whose shapes fit several known architectures."""

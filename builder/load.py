@@ -21,14 +21,15 @@ import numpy as np
 from agent_runtime.architecture import Architecture
 from builder.errors import CorruptFileError, MissingFileError, UnknownFormatError, UnsupportedArchitectureError
 from builder.keras_config import ConfigGraphError, architecture_from_config
+from builder.python_source import embedded_weight_lists, looks_like_python
 from builder.savedmodel import read_keras_savedmodel
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
-FORMATS = ("keras", "h5", "weights.h5", "savedmodel", "npz", "pickle")
+FORMATS = ("keras", "h5", "weights.h5", "savedmodel", "npz", "pickle", "python")
 SUPPORTED_HINT = (
     "pass a Keras model (.keras, .h5), weights (.weights.h5, .npz of get_weights(), zlib-pickled "
-    "get_weights()) or a SavedModel directory"
+    "get_weights()), a SavedModel directory, or an old main.py with its weights embedded"
 )
 
 
@@ -57,6 +58,7 @@ def load_weights(path: "str | Path") -> SourceWeights:
         "savedmodel": _load_savedmodel,
         "npz": _load_npz,
         "pickle": _load_pickle,
+        "python": _load_python,
     }[kind]
     source = SourceWeights(path=path, format=kind, sha256=sha256_of(path))
     loader(source)
@@ -81,6 +83,8 @@ def detect_format(path: Path) -> str:
         return _hdf5_kind(path)
     if _looks_like_zlib(head) or _base64_zlib(path) is not None:
         return "pickle"
+    if looks_like_python(path, head):
+        return "python"
     raise UnknownFormatError(path, "not a format gfsub reads", SUPPORTED_HINT)
 
 
@@ -329,7 +333,7 @@ def _load_npz(source: SourceWeights) -> None:
                                "save it with np.savez(path, *model.get_weights())") from exc
 
 
-class _ArraysOnlyUnpickler(pickle.Unpickler):
+class ArraysOnlyUnpickler(pickle.Unpickler):
     """Admits numpy arrays and dtypes, nothing else: a pickle can otherwise run any code."""
 
     ALLOWED = {
@@ -351,7 +355,7 @@ def _load_pickle(source: SourceWeights) -> None:
     if not _looks_like_zlib(raw[:2]):
         raw = _base64_zlib(source.path) or raw
     try:
-        payload = _ArraysOnlyUnpickler(io.BytesIO(zlib.decompress(raw))).load()
+        payload = ArraysOnlyUnpickler(io.BytesIO(zlib.decompress(raw))).load()
     except zlib.error as exc:
         raise CorruptFileError(source.path, f"truncated or damaged zlib data ({exc})",
                                "write it again with zlib.compress(pickle.dumps(model.get_weights()))") from exc
@@ -362,3 +366,36 @@ def _load_pickle(source: SourceWeights) -> None:
         raise CorruptFileError(source.path, f"the pickle holds a {type(payload).__name__}, not a list of arrays",
                                "pickle model.get_weights()")
     source.ordered = list(payload)
+
+
+def _load_python(source: SourceWeights) -> None:
+    """An old main.py: the largest zlib-pickled get_weights() list in its literals (parsed, never executed)."""
+    try:
+        text = source.path.read_text(encoding="utf-8")
+        found = embedded_weight_lists(text)
+    except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
+        raise CorruptFileError(source.path, f"not a Python file gfsub can parse ({exc})",
+                               "pass the main.py that holds the weights, or the weights themselves") from exc
+    if not found:
+        refused = _refused_pickle(text)
+        if refused:
+            raise CorruptFileError(source.path, f"its embedded pickle is not a plain list of arrays ({refused})",
+                                   "save the weights with np.savez(path, *model.get_weights()) instead")
+        raise UnknownFormatError(source.path, "a Python file with no embedded weights (gfsub looks for a zlib "
+                                 "pickle of get_weights() as a bytes or base64 literal)", SUPPORTED_HINT)
+    source.ordered = found[0]
+
+
+def _refused_pickle(text: str) -> str:
+    """Why the arrays-only unpickler refused a zlib pickle literal in this source, if it did."""
+    import ast
+
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, bytes) and _looks_like_zlib(node.value[:2]):
+            try:
+                ArraysOnlyUnpickler(io.BytesIO(zlib.decompress(node.value))).load()
+            except pickle.UnpicklingError as exc:
+                return str(exc)
+            except Exception:  # noqa: BLE001 - not a pickle at all
+                continue
+    return ""

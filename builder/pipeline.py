@@ -28,6 +28,7 @@ class BuildResult:
     parity: ParityReport | None
     backend: str
     weights_dtype: str
+    arch_origin: str = ""
 
 
 def build_agent(
@@ -58,7 +59,7 @@ def build_agent(
                                       f"{'TensorFlow' if backend == 'keras' else backend})",
                                       f"drop {spec.name} from --target, or use --backend numpy")
     source = load_weights(weights)
-    arch = resolve_architecture(source, arch_file)
+    arch, arch_origin = resolve_architecture(source, arch_file)
     named = check_weights(source, arch)
     rendered = render_main_py(source, arch, named, fallback_action, arch_flag=arch_file is not None,
                               backend=backend, weights_dtype=weights_dtype)
@@ -82,7 +83,8 @@ def build_agent(
         if not written:
             for folder in reversed(created):  # leave no trace of a failed build
                 folder.rmdir()
-    return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity, backend, weights_dtype)
+    return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity, backend, weights_dtype,
+                       arch_origin)
 
 
 def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> ParityError:

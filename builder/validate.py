@@ -13,6 +13,7 @@ import numpy as np
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
 from builder.errors import (
     ActionCountError,
+    AmbiguousArchitectureError,
     ArchitectureFileError,
     NonFiniteWeightsError,
     WeightShapeError,
@@ -34,16 +35,30 @@ def read_architecture_file(path: "str | Path") -> Architecture:
                                     "see `gfsub arch` for the expected JSON") from exc
 
 
-def resolve_architecture(source: SourceWeights, arch_file: "str | Path | None") -> Architecture:
-    """The file's own architecture, else --arch, else the notebook's default."""
+def resolve_architecture(source: SourceWeights, arch_file: "str | Path | None") -> tuple:
+    """-> (architecture, where it came from): the file's own, else --arch, else the one known variant the weight
+    shapes fit, else the notebook's default (whose shape check then explains the mismatch)."""
+    from builder.shapes import describe_variant, infer_architectures
+
     requested = read_architecture_file(arch_file) if arch_file else None
     if source.arch is not None:
         if requested is not None and requested != source.arch:
             raise ArchitectureFileError(
                 arch_file, f"describes {requested.describe()} but {source.path.name} holds "
                 f"{source.arch.describe()}", "drop --arch: the model file records its own architecture")
-        return source.arch
-    return requested or Architecture()
+        return source.arch, "the file's own config"
+    if requested is not None:
+        return requested, f"--arch {Path(arch_file).name}"
+    arrays = source.ordered or [array for arrays in (source.named or {}).values() for array in arrays]
+    fitting = infer_architectures(arrays)
+    if len(fitting) == 1:
+        return fitting[0], f"the weight shapes (the one known variant that fits: {describe_variant(fitting[0])})"
+    if len(fitting) > 1:
+        raise AmbiguousArchitectureError(
+            source.path, f"the weight shapes fit {len(fitting)} known variants "
+            f"({'; '.join(describe_variant(a) for a in fitting)})",
+            f"write them as --arch files with `gfsub arch --from {source.path}` and pass the one you trained")
+    return Architecture(), "the notebook's default (no known variant fits the weight shapes)"
 
 
 def check_weights(source: SourceWeights, arch: Architecture) -> list:

@@ -56,7 +56,7 @@ class ParityReport:
     load_failed: bool
     weights_dtype: str = "float32"
     runtimes: list = field(default_factory=list)  # RuntimeParity per target
-    reference: str = "gfsub's rebuild of the architecture from the weights (a weights-only file cannot be run)"
+    reference: str = "rebuilt from the weights by gfsub (a weights-only file cannot be run itself)"
     rebuild_vs_source: float = 0.0  # max |dQ| between gfsub's rebuild and the source model itself, when it ran
 
     @property

@@ -70,7 +70,9 @@ def _case_malicious_pickle(tmp, weights):
 def _case_wrong_shapes(tmp, weights):
     model = notebook_model(seed=4, dense_units=(256, 128))
     np.savez(tmp / "w.npz", *model.get_weights())
-    return tmp / "w.npz", [], "layer fc1/kernel: expected shape (13824, 512), found (13824, 256)"
+    (tmp / "arch.json").write_text(json.dumps({"dense_units": [512, 256]}))  # not what these weights were trained as
+    return tmp / "w.npz", ["--arch", str(tmp / "arch.json")], \
+        "layer fc1/kernel: expected shape (13824, 512), found (13824, 256)"
 
 
 def _case_too_few_arrays(tmp, weights):

@@ -3,8 +3,8 @@
 
 import ast
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import textwrap

@@ -1,0 +1,55 @@
+"""Weights embedded in an old hand-written main.py, found without executing it.
+
+Public 2020 kernels pasted `WEIGHTS = b'x\\x9c...'`: a zlib-compressed pickle of `model.get_weights()` as a bytes
+literal (or as base64 text). The file is parsed, never run; every string or bytes literal that decodes to a list
+of numpy arrays (through the same arrays-only unpickler as a pickle file) is a candidate, and the largest wins.
+"""
+
+import ast
+import base64
+import binascii
+import io
+import pickle
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+
+def looks_like_python(path: Path, head: bytes) -> bool:
+    """A .py file, or text that starts like Python source."""
+    if path.suffix == ".py":
+        return True
+    text = head.lstrip()
+    return text.startswith((b"import ", b"from ", b"#", b"def ", b'"""'))
+
+
+def embedded_weight_lists(source: str) -> list:
+    """Every list of numpy arrays encoded in a literal of this Python source, largest first."""
+    from builder.load import ArraysOnlyUnpickler
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (bytes, str)) and len(node.value) > 64:
+            payload = _decode(node.value, ArraysOnlyUnpickler)
+            if payload is not None:
+                found.append(payload)
+    return sorted(found, key=lambda arrays: -sum(int(np.size(a)) for a in arrays))
+
+
+def _decode(value, unpickler_class) -> "list | None":
+    data = value if isinstance(value, bytes) else value.encode("latin-1", "ignore")
+    candidates = [data]
+    try:
+        candidates.append(base64.b64decode(b"".join(data.split()), validate=True))
+    except (binascii.Error, ValueError):
+        pass
+    for candidate in candidates:
+        try:
+            payload = unpickler_class(io.BytesIO(zlib.decompress(candidate))).load()
+        except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError,
+                KeyError):
+            continue
+        if isinstance(payload, (list, tuple)) and payload and all(isinstance(a, np.ndarray) for a in payload):
+            return list(payload)
+    return None
