@@ -7,6 +7,7 @@ files cannot be run; their reference is gfsub's rebuild from the weights, and th
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ class SourceReference:
     runtime: str
     split_classes: tuple
     writer: str
+    source_format: str = ""
 
     def describe(self) -> str:
         how = "its own serving signature" if self.kind == "savedmodel" else "the saved model loaded by Keras"
@@ -55,7 +57,7 @@ def plan_reference(source: SourceWeights) -> "SourceReference | None":
     version = source.writer.split()[-1] if source.writer else "3.0"
     kind = "savedmodel" if source.format == "savedmodel" else "keras"
     return SourceReference(source.path, kind, _era_runtime(version), source.split_classes,
-                           source.writer or "Keras 3")
+                           source.writer or "Keras 3", source.format)
 
 
 def source_q_values(reference: SourceReference, inputs: np.ndarray) -> np.ndarray:
@@ -63,13 +65,19 @@ def source_q_values(reference: SourceReference, inputs: np.ndarray) -> np.ndarra
     runtime = ensure_runtime(get_spec(reference.runtime))
     with tempfile.TemporaryDirectory(prefix="gfsub-source-") as folder:
         np.save(Path(folder) / "inputs.npy", np.asarray(inputs, dtype=np.float32))
-        spec = {"model": str(reference.path), "kind": reference.kind, "split_classes": list(reference.split_classes),
+        model = reference.path
+        if reference.kind == "keras":  # Keras picks its reader by extension: name the file as what it is
+            model = Path(folder) / ("model.h5" if reference.source_format == "h5" else "model.keras")
+            model.symlink_to(reference.path.resolve())
+        spec = {"model": str(model), "kind": reference.kind, "split_classes": list(reference.split_classes),
                 "inputs": str(Path(folder) / "inputs.npy"), "output": str(Path(folder) / "q.npy")}
         out = subprocess.run([runtime.python, str(WORKER), json.dumps(spec)], capture_output=True, text=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         if out.returncode != 0:
-            lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+            errors = [line.strip() for line in out.stderr.splitlines()
+                      if re.match(r"\w[\w.]*(Error|Exception)\b", line)]
+            reason = errors[-1] if errors else f"exit code {out.returncode}"
             raise SourceModelError(reference.path, f"the source model does not run in runtime {reference.runtime} "
-                                   f"({runtime.describe()}): {lines[-1] if lines else 'exit ' + str(out.returncode)}",
+                                   f"({runtime.describe()}): {reason}",
                                    "make sure the file is complete; if it is, report this as a gfsub bug")
         return np.load(Path(folder) / "q.npy").astype(np.float64)

@@ -40,7 +40,6 @@ def run_savedmodel(tf, spec, inputs):
 
 
 def run_keras_file(tf, spec, inputs):
-    custom = {name: split_layer_class(tf) for name in spec["split_classes"]}
     keras, version = tf.keras, getattr(tf.keras, "__version__", "")
     try:
         import keras as standalone
@@ -50,10 +49,20 @@ def run_keras_file(tf, spec, inputs):
             keras = standalone
     except ImportError:
         pass
+    # The names a training script's Lambda layers (say, a dueling merge) use, for their saved code to find.
+    custom = {"keras": keras, "tf": tf, "np": np, "numpy": np, "K": keras.backend}
+    custom.update({name: split_layer_class(tf) for name in spec["split_classes"]})
     options = {"custom_objects": custom, "compile": False}
     if version.startswith("3."):
         options["safe_mode"] = False  # the user's own Lambda layers (e.g. a dueling merge) run as saved
         keras.config.enable_unsafe_deserialization()
+        # Keras 3 gives a saved lambda the globals of its own python_utils module, where the names the training
+        # script used (keras, tf, np) are missing: add them there, or the user's own model cannot run.
+        from keras.src.utils import python_utils
+
+        for name in ("keras", "tf", "np", "numpy", "K"):
+            if not hasattr(python_utils, name):
+                setattr(python_utils, name, custom[name])
     model = keras.models.load_model(spec["model"], **options)
     return np.asarray(model.predict(inputs, batch_size=64, verbose=0)), "Keras " + version
 
