@@ -2,7 +2,7 @@
 
 Only `tf.keras` APIs that Keras 2 (TensorFlow 2.3 - 2.15) and Keras 3 (TensorFlow 2.16+) share: standard layers,
 and two small custom layers whose `call` is plain TensorFlow. So the same code runs on Kaggle's 2020 image
-(tf.keras 2.4) and on today's (Keras 3).
+(tf.keras 2.4, Python 3.7) and on today's (Keras 3).
 """
 
 import os
@@ -14,26 +14,33 @@ import tensorflow as tf  # noqa: E402
 
 from agent_runtime.architecture import Architecture, conv_name, pool_name  # noqa: E402
 
+# main.py runs under exec() without a source file: AutoGraph could not read these `call`s and Keras 2 would
+# log a warning for each custom layer. They hold no Python control flow, so there is nothing to convert.
+# Keras 2 then sees the wrapper's (*args, **kwargs) signature and passes `training=`: `call` takes **kwargs.
+_plain_tf = tf.autograph.experimental.do_not_convert
+
 
 class SplitLayer(tf.keras.layers.Layer):
     """Split the last axis into separate (..., 1) tensors, one per channel."""
 
-    def call(self, inputs):
+    @_plain_tf
+    def call(self, inputs, **kwargs):
         return tf.split(inputs, num_or_size_splits=int(inputs.shape[-1]), axis=-1)
 
 
 class DuelingMerge(tf.keras.layers.Layer):
     """Q = V + A - mean(A), the dueling head of the reference author's models."""
 
-    def call(self, inputs):
+    @_plain_tf
+    def call(self, inputs, **kwargs):
         value, advantage = inputs
-        return value + advantage - tf.reduce_mean(advantage, axis=1, keepdims=True)
+        return value + advantage - tf.reduce_mean(advantage, axis=-1, keepdims=True)
 
 
 def keras_activation(name: str):
-    """Keras' activation by name; leaky_relu as tf.nn's (slope 0.2, Keras 3's), which every version has."""
+    """Keras' activation by name; leaky_relu as tf.nn's (slope 0.2, Keras 3's; Keras 2's own is 0.3)."""
     if name == "leaky_relu":
-        return lambda x: tf.nn.leaky_relu(x, alpha=0.2)
+        return tf.nn.leaky_relu  # alpha defaults to 0.2 in every TensorFlow 2
     return name
 
 
@@ -70,7 +77,8 @@ def assign_weights(model: "tf.keras.Model", arch: Architecture, named_arrays: li
     by_name = dict(named_arrays)
     for layer_name, _ in arch.layer_shapes():
         layer = model.get_layer(layer_name)
-        layer.set_weights([by_name[layer_name + "/kernel"], by_name[layer_name + "/bias"]])
+        layer.set_weights([np.asarray(by_name[layer_name + "/kernel"], dtype=np.float32),
+                           np.asarray(by_name[layer_name + "/bias"], dtype=np.float32)])
 
 
 def compiled_q_function(model: "tf.keras.Model", input_shape: tuple):

@@ -6,6 +6,7 @@ import numpy as np
 
 from agent_runtime.architecture import Architecture
 from agent_runtime.codec import decode_weights
+from agent_runtime.incremental import IncrementalForward
 from agent_runtime.numpy_model import NumpySplitterConvNN
 from agent_runtime.policy import GreedyQPolicy
 
@@ -14,5 +15,7 @@ def load_numpy_policy(architecture_json: str, manifest: dict, blob: str, fallbac
     """Decode the weights and warm the forward pass once, at import; TensorFlow is never imported."""
     arch = Architecture.from_dict(json.loads(architecture_json))
     network = NumpySplitterConvNN(arch, decode_weights(manifest, blob))
-    network(np.zeros(tuple(arch.input_shape), dtype=np.float32))
-    return GreedyQPolicy(network, tuple(arch.input_shape), arch.n_actions, fallback_action)
+    # The incremental forward needs a dense layer after the convolutions to correct; otherwise: dense only.
+    forward = IncrementalForward(network) if network.hidden else network
+    forward(np.zeros(tuple(arch.input_shape), dtype=np.float32))  # warm up once, at load time
+    return GreedyQPolicy(forward, tuple(arch.input_shape), arch.n_actions, fallback_action)

@@ -10,7 +10,7 @@ from numpy.lib.stride_tricks import as_strided
 from agent_runtime.architecture import Architecture, conv_name
 
 
-def _pad_amounts(length: int, window: int, stride: int) -> tuple:
+def pad_amounts(length: int, window: int, stride: int) -> tuple:
     out = -(-length // stride)
     total = max((out - 1) * stride + window - length, 0)
     return total // 2, total - total // 2
@@ -18,8 +18,8 @@ def _pad_amounts(length: int, window: int, stride: int) -> tuple:
 
 def _pad_same(x: np.ndarray, window: tuple, strides: tuple, value: float) -> np.ndarray:
     """Pad axes 1, 2 of (B, H, W, C) the way Keras' `same` padding does."""
-    top, bottom = _pad_amounts(x.shape[1], window[0], strides[0])
-    left, right = _pad_amounts(x.shape[2], window[1], strides[1])
+    top, bottom = pad_amounts(x.shape[1], window[0], strides[0])
+    left, right = pad_amounts(x.shape[2], window[1], strides[1])
     if top == bottom == left == right == 0:
         return x
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
@@ -99,18 +99,46 @@ class NumpySplitterConvNN:
                              np.asarray(weights[f"{name}/bias"], dtype=np.float32)) for name in names}
         self.hidden = names[: len(arch.dense_units)]
 
+    def layer_stages(self) -> list:
+        """The branch layers in order: (kind, window, strides, padding, kernels, biases, activation) per conv or
+        max-pool, applied to all branches at once."""
+        stages = []
+        for conv, kernels, biases in self.convs:
+            stages.append(("conv", tuple(kernels.shape[1:3]), tuple(conv.strides), conv.padding, kernels, biases,
+                           conv.activation))
+            if conv.pool is not None:
+                stages.append(("pool", tuple(conv.pool.size), tuple(conv.pool.strides), conv.pool.padding, None,
+                               None, ""))
+        return stages
+
+    @staticmethod
+    def apply_stage(x: np.ndarray, stage: tuple) -> np.ndarray:
+        kind, window, strides, padding, kernels, biases, activation = stage
+        if kind == "pool":
+            return max_pool(x, window, strides, padding)
+        return conv2d(x, kernels, biases, strides, padding, activation)
+
     def __call__(self, observation: np.ndarray) -> np.ndarray:
-        """(H, W, C) float32 -> (n_actions,) Q-values."""
+        """(H, W, C) float32 -> (n_actions,) Q-values, every layer computed in full (the dense path)."""
         x = np.asarray(observation, dtype=np.float32)
         x = np.ascontiguousarray(np.moveaxis(x, -1, 0)[..., None])  # one (H, W, 1) image per branch
-        for conv, kernels, biases in self.convs:
-            x = conv2d(x, kernels, biases, tuple(conv.strides), conv.padding, conv.activation)
-            if conv.pool is not None:
-                x = max_pool(x, tuple(conv.pool.size), tuple(conv.pool.strides), conv.pool.padding)
+        for stage in self.layer_stages():
+            x = self.apply_stage(x, stage)
         features = x.reshape(-1)  # Flatten each branch (H, W, F) row-major, then concatenate in branch order
-        for name, activation in zip(self.hidden, self.arch.dense_activations):
+        if not self.hidden:
+            return self.q_head(features)
+        kernel, bias = self.dense[self.hidden[0]]
+        return self.head(features @ kernel + bias)
+
+    def head(self, fc1: np.ndarray) -> np.ndarray:
+        """From fc1's pre-activation to the Q-values: the part the dense and the incremental path share."""
+        features = activate(fc1, self.arch.dense_activations[0])
+        for name, activation in zip(self.hidden[1:], self.arch.dense_activations[1:]):
             kernel, bias = self.dense[name]
             features = activate(features @ kernel + bias, activation)
+        return self.q_head(features)
+
+    def q_head(self, features: np.ndarray) -> np.ndarray:
         if self.arch.dueling:
             value = features @ self.dense["value"][0] + self.dense["value"][1]
             advantage = features @ self.dense["advantage"][0] + self.dense["advantage"][1]

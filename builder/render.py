@@ -23,7 +23,7 @@ from builder.load import SourceWeights
 SHARED_RUNTIME_MODULES = ("architecture", "smm", "observation", "codec", "policy")
 BACKENDS = {
     # backend: (runtime modules embedded after the shared ones, the loader main.py calls)
-    "numpy": (("numpy_model", "numpy_agent"), "load_numpy_policy"),
+    "numpy": (("numpy_model", "incremental", "numpy_agent"), "load_numpy_policy"),
     "keras": (("keras_model", "keras_agent"), "load_keras_policy"),
 }
 WEIGHT_DTYPES = ("float32", "float16")
