@@ -240,29 +240,25 @@ def test_unknown_runtime_names_the_choices(tmp_path, default_model):
     assert not (tmp_path / "main.py").exists() and not Path("runs").joinpath("kaggle-2019").exists()
 
 
-def test_missing_interpreter_says_how_to_get_one(tmp_path):
-    env = _user_runtimes(tmp_path, """
-        [py399]
-        python = "3.99"
-        requirements = ["numpy"]
-        """)
-    out = _gfsub(["runtime", "create", "py399"], env)
+def _create_fails(tmp_path, name: str, python: str, requirement: str) -> str:
+    """`gfsub runtime create` of a user runtime that cannot be made: one line, exit 2, no venv left; -> stderr."""
+    env = _user_runtimes(tmp_path, f'[{name}]\npython = "{python}"\nrequirements = ["{requirement}"]\n')
+    out = _gfsub(["runtime", "create", name], env)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
-    assert "needs Python 3.99" in out.stderr and "pyenv install 3.99" in out.stderr and "--python" in out.stderr
-    assert not (tmp_path / "cache" / "runtimes" / "py399").exists()
+    runtimes = tmp_path / "cache" / "runtimes"
+    left = [p.name for p in runtimes.iterdir() if not p.name.endswith(".lock")] if runtimes.exists() else []
+    assert left == [], "no venv and no partial venv is left"
+    return out.stderr
+
+
+def test_missing_interpreter_says_how_to_get_one(tmp_path):
+    stderr = _create_fails(tmp_path, "py399", "3.99", "numpy")
+    assert "needs Python 3.99" in stderr and "pyenv install 3.99" in stderr and "--python" in stderr
 
 
 def test_uninstallable_requirements_leave_nothing_behind(tmp_path):
-    env = _user_runtimes(tmp_path, """
-        [broken]
-        python = "3.11"
-        requirements = ["numpy==0.0.1"]
-        """)
-    out = _gfsub(["runtime", "create", "broken"], env)
-    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
-    assert "runtime broken: pip could not install numpy==0.0.1" in out.stderr
-    left = [p.name for p in (tmp_path / "cache" / "runtimes").iterdir() if not p.name.endswith(".lock")]
-    assert left == [], "no venv and no partial venv is left"
+    stderr = _create_fails(tmp_path, "broken", "3.11", "numpy==0.0.1")
+    assert "runtime broken: pip could not install numpy==0.0.1" in stderr
 
 
 def test_user_runtime_file_adds_a_runtime(tmp_path):
