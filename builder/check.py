@@ -36,9 +36,10 @@ RELEASE_MIN_MATCHES = 2  # one per side
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM stopped a run; `.report` is the INTERRUPTED report written for it."""
 
-    def __init__(self, report: dict) -> None:
+    def __init__(self, report: dict, run_dir: Path) -> None:
         super().__init__("interrupted")
         self.report = report
+        self.run_dir = run_dir
 
 
 @dataclass
@@ -220,7 +221,7 @@ def run_check(config: CheckConfig, run_dir: Path, resume: bool = False, on_resul
         pool.shutdown(wait=True, cancel_futures=True)
         report = build_report(config, sorted(done, key=lambda r: r["index"]), interrupted=True)
         (run_dir / REPORT).write_text(json.dumps(report, indent=2))
-        raise Interrupted(report) from None
+        raise Interrupted(report, run_dir) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     report = build_report(config, sorted(done, key=lambda r: r["index"]))

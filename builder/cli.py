@@ -21,6 +21,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Turn trained SplitterConvNN weights into a verified Kaggle football main.py.")
 console = Console()
 errors = Console(stderr=True)
+VERBOSE = {"on": os.environ.get("GFSUB_VERBOSE", "") not in ("", "0")}
+
+
+@app.callback()
+def options(verbose: Annotated[bool, typer.Option("--verbose", help="Show third-party output too (TensorFlow, "
+                                                  "gym, kaggle-environments); otherwise it goes to a log file.")]
+            = False) -> None:
+    VERBOSE["on"] = VERBOSE["on"] or verbose
+
+
+def quiet():
+    """Third-party chatter to the log while a command runs; gfsub's own lines to the terminal."""
+    from builder.quiet import third_party_to_log
+
+    return third_party_to_log([console, errors], VERBOSE["on"])
 
 
 def fail(error: GfsubError) -> None:
@@ -72,7 +87,8 @@ def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_ac
     from builder.pipeline import build_agent
 
     try:
-        with console.status("building and verifying main.py on the gfootball engine and in each target runtime..."):
+        with quiet(), console.status("building and verifying main.py on the gfootball engine and in each target "
+                                     "runtime..."):
             result = build_agent(weights, output, arch, fallback_action, verify_steps, backend=backend,
                                  weights_dtype=weights_dtype, targets=targets, on_runtime_create=announce_runtime)
     except GfsubError as error:
@@ -127,35 +143,45 @@ def check(
                                          "or a runtime of `gfsub runtime list`, in its own process.")] = "current",
 ) -> None:
     """Play real matches with kaggle-environments; exit 0 only if main.py would not forfeit or run out of time."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from builder.check import Interrupted, make_config, run_check
-    from builder.runtimes import ensure_runtime, get_spec
+    from builder.check import Interrupted
 
     try:
-        config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs, replay,
-                             runtime)
-        ensure_runtime(get_spec(runtime), on_create=announce_runtime)
-        run_dir = run_dir or Path("runs") / config.main_py_sha256[:12]
-        columns = (TextColumn("[bold]matches"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.fields[rate]}"))
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task("matches", total=matches, rate="")
-            played = {"steps": 0}
-
-            def advance(result: dict) -> None:
-                played["steps"] += len(result.get("durations", []))
-                elapsed = max(progress.tasks[0].elapsed or 1e-9, 1e-9)
-                progress.update(task, advance=1, rate=f"{played['steps'] / elapsed:.0f} steps/s")
-
-            report = run_check(config, run_dir, resume=resume, on_result=advance)
+        with quiet():
+            run_dir, report = _play_check(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs,
+                                          replay, runtime, run_dir, resume)
     except GfsubError as error:
         fail(error)
     except Interrupted as stop:
-        print_report(stop.report, run_dir)
+        print_report(stop.report, stop.run_dir)
         sys.exit(130)
     print_report(report, run_dir)
     sys.exit(0 if report["verdict"] == "PASS" else 1)
+
+
+def _play_check(main_py: Path, matches: int, steps: int, opponent: str, seed: int, slowdown: float,
+                match_timeout: float | None, jobs: int | None, replay: bool, runtime: str, run_dir: Path | None,
+                resume: bool) -> tuple:
+    """Validate the options, make the runtime if needed, play the matches with a progress bar; -> (run_dir, report)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from builder.check import make_config, run_check
+    from builder.runtimes import ensure_runtime, get_spec
+
+    config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs, replay, runtime)
+    ensure_runtime(get_spec(runtime), on_create=announce_runtime)
+    run_dir = run_dir or Path("runs") / config.main_py_sha256[:12]
+    columns = (TextColumn("[bold]matches"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[rate]}"))
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("matches", total=matches, rate="")
+        played = {"steps": 0}
+
+        def advance(result: dict) -> None:
+            played["steps"] += len(result.get("durations", []))
+            elapsed = max(progress.tasks[0].elapsed or 1e-9, 1e-9)
+            progress.update(task, advance=1, rate=f"{played['steps'] / elapsed:.0f} steps/s")
+
+        return run_dir, run_check(config, run_dir, resume=resume, on_result=advance)
 
 
 def print_report(report: dict, run_dir: Path) -> None:
@@ -216,7 +242,8 @@ def package_command(
     from builder.package import package
 
     try:
-        result = package(main_py, output, tuple(include or ()), runs_dir, force, max_size)
+        with quiet():
+            result = package(main_py, output, tuple(include or ()), runs_dir, force, max_size)
     except GfsubError as error:
         fail(error)
     if result.forced:
@@ -265,7 +292,8 @@ def runtime_create(
         if python is not None and len(specs) != 1:
             raise GfsubError(python, "--python applies to one runtime", "name exactly one runtime with --python")
         for spec in specs:
-            runtime = ensure_runtime(spec, str(python) if python else None, on_create=announce_runtime)
+            with quiet():
+                runtime = ensure_runtime(spec, str(python) if python else None, on_create=announce_runtime)
             console.print(f"{spec.name}: ready ({escape(runtime.describe())})")
     except GfsubError as error:
         fail(error)
@@ -300,7 +328,8 @@ def show_architecture(
     from builder.shapes import describe_variant, infer_architectures
 
     try:
-        weights = load_weights(source)
+        with quiet():
+            weights = load_weights(source)
         if weights.arch is not None:
             found = [weights.arch]
         else:

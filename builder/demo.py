@@ -32,13 +32,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("demo"), help="folder for the demo files")
     args = parser.parse_args()
 
-    from builder.cli import app, run_build
+    from builder.cli import app, quiet, run_build
     from builder.load import sha256_of
 
     weights = args.out / DEFAULT_NAME
     if not weights.exists():
         print(f"creating the bundled default: {weights} (seed 0, UNTRAINED: random play, for the pipeline only)")
-        make_untrained_model(weights)
+        with quiet():
+            make_untrained_model(weights)
     main_py = args.out / "main.py"
     run_build(weights, main_py)
     print("\nchecking it, release grade: 2 full matches against the engine AI (one per side, in parallel), timed as "

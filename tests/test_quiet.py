@@ -1,0 +1,46 @@
+"""A quiet terminal: gfsub's commands print gfsub's own lines only; --verbose shows the third-party ones too."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.user_model import notebook_model
+
+# Every line gfsub itself prints for build and check (an allow-list: anything else is someone else's chatter).
+OWN_LINE = re.compile(
+    r"^(|[┏┃┡│└].*|(source|architecture|parameters|backend|weights blob|main\.py|parity|reference)\s.*"
+    r"|main\.py in each target runtime.*|step 1 = loading.*|wrote .*|matches( ━.*)?|step1, overage.*"
+    r"|p50/p99/max of steps.*|runtime: .*|W/D/L .*|coverage: .*|PASS — report: .*)$")
+
+
+def _gfsub(args: list, tmp_path, verbose: bool = False) -> list:
+    env = {**os.environ, "COLUMNS": "200"}  # wide enough that rich wraps no line
+    command = [sys.executable, "-m", "builder.cli", *(["--verbose"] if verbose else []), *args]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return [line.strip() for line in (out.stdout + out.stderr).splitlines()]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("quiet") / "model.keras"
+    notebook_model(seed=5).save(path)
+    return path
+
+
+def test_build_and_check_print_only_gfsub_lines(model, tmp_path):
+    lines = _gfsub(["build", str(model), "-o", "main.py", "--verify-steps", "20"], tmp_path)
+    lines += _gfsub(["check", "main.py", "--matches", "2", "--steps", "30", "--no-replay", "--run-dir", "run"],
+                    tmp_path)
+    foreign = [line for line in lines if not OWN_LINE.match(line)]
+    assert foreign == []
+    assert any(line.startswith("wrote main.py") for line in lines) and any(line.startswith("PASS") for line in lines)
+
+
+def test_verbose_shows_the_third_party_lines(model, tmp_path):
+    lines = _gfsub(["build", str(model), "-o", "main.py", "--verify-steps", "10", "--target", "current"], tmp_path,
+                   verbose=True)
+    assert [line for line in lines if not OWN_LINE.match(line)], "TensorFlow, gym or kaggle-environments said nothing?"
