@@ -29,12 +29,34 @@ def embedded_weight_lists(source: str) -> list:
     from builder.load import ArraysOnlyUnpickler
 
     found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Constant) and isinstance(node.value, (bytes, str)) and len(node.value) > 64:
-            payload = _decode(node.value, ArraysOnlyUnpickler)
+    nodes = list(ast.walk(ast.parse(source)))
+    # The parts of `a + b + ...` are read once, as the whole sum, not again as every partial sum.
+    parts = {id(child) for node in nodes if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+             for child in (node.left, node.right)}
+    for node in nodes:
+        value = None if id(node) in parts else _literal(node)
+        if value is not None and len(value) > 64:
+            payload = _decode(value, ArraysOnlyUnpickler)
             if payload is not None:
                 found.append(payload)
     return sorted(found, key=lambda arrays: -sum(int(np.size(a)) for a in arrays))
+
+
+def _literal(node) -> "bytes | str | None":
+    """The text of a str/bytes literal, also when written as `a + b + ...` or `b''.join([a, b, ...])`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (bytes, str)):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal(node.left), _literal(node.right)
+        if left is not None and right is not None and type(left) is type(right):
+            return left + right
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join"
+            and len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple))):
+        separator = _literal(node.func.value)
+        parts = [_literal(item) for item in node.args[0].elts]
+        if separator is not None and parts and all(type(part) is type(separator) for part in parts):
+            return separator.join(parts)
+    return None
 
 
 def _decode(value, unpickler_class) -> "list | None":

@@ -113,13 +113,18 @@ OLD_MAIN_PY = '''
     '''
 
 
+def _parts(data: bytes, count: int) -> list:
+    size = -(-len(data) // count)
+    return [data[i:i + size] for i in range(0, len(data), size)]
+
+
 def _old_main_py(tmp_path, literal: str):
     path = tmp_path / "main.py"
     path.write_text(textwrap.dedent(OLD_MAIN_PY).replace("{literal}", literal))
     return path
 
 
-@pytest.mark.parametrize("style", ["bytes", "base64-str", "concatenated-lines"])
+@pytest.mark.parametrize("style", ["bytes", "base64-str", "concatenated-lines", "plus-joined", "join-call"])
 def test_an_old_main_py_is_rebuilt_from_its_embedded_weights(tmp_path, engine_observations, style):
     model = notebook_model(seed=11)
     blob = zlib.compress(pickle.dumps(model.get_weights()))
@@ -128,6 +133,8 @@ def test_an_old_main_py_is_rebuilt_from_its_embedded_weights(tmp_path, engine_ob
         "base64-str": f"WEIGHTS_STR = base64_of = {base64.b64encode(blob).decode()!r}",
         "concatenated-lines": "WEIGHTS_STR = (\n" + "\n".join(
             f"        {blob[i:i + 4000]!r}" for i in range(0, len(blob), 4000)) + "\n    )",
+        "plus-joined": "WEIGHTS_STR = (" + " +\n    ".join(f"{part!r}" for part in _parts(blob, 5)) + ")",
+        "join-call": "WEIGHTS_STR = b''.join([\n" + ",\n".join(f"    {part!r}" for part in _parts(blob, 5)) + "])",
     }[style]
     old = _old_main_py(tmp_path, literal)
     result = build(old, tmp_path / "new" / "main.py", verify_steps=30, targets="current")
