@@ -113,14 +113,13 @@ def main_py_q_values(namespace: dict, observations: list) -> np.ndarray:
     return np.stack([namespace["POLICY"].q_function(x) for x in inputs]).astype(np.float64)
 
 
-def reference_q_values(arch: Architecture, named_weights: list, observations: list) -> np.ndarray:
-    """Q-values of the source weights on each observation, through a fresh frame buffer: (N, n_actions)."""
+def reference_q_values(arch: Architecture, named_weights: list, inputs: np.ndarray) -> np.ndarray:
+    """Q-values of gfsub's Keras rebuild of the source weights on these model inputs: (N, n_actions)."""
     from agent_runtime.keras_model import assign_weights, build_keras_model
 
     model = build_keras_model(arch)
     assign_weights(model, arch, named_weights)
-    batch = pipeline_inputs(observations, FrameDifference(arch.input_shape, render=gfootball_frame))
-    return np.asarray(model.predict_on_batch(batch), dtype=np.float64)
+    return np.asarray(model.predict_on_batch(inputs), dtype=np.float64)
 
 
 def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, reference: np.ndarray,
@@ -162,13 +161,13 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps
     played = [step[0].action for step in episode[1:]]
     status = episode[-1][0].status
 
-    reference = reference_q_values(arch, named_weights, observations)
+    inputs = pipeline_inputs(observations, FrameDifference(arch.input_shape, render=gfootball_frame))
+    reference = reference_q_values(arch, named_weights, inputs)
     described, rebuild_vs_source = ParityReport.reference, 0.0
     if source is not None:
         from builder.source_model import source_q_values
 
-        own = source_q_values(source, pipeline_inputs(observations, FrameDifference(arch.input_shape,
-                                                                                     render=gfootball_frame)))
+        own = source_q_values(source, inputs)
         rebuild_vs_source = float(np.max(np.abs(own - reference)))
         reference, described = own, source.describe()
     candidate = main_py_q_values(namespace, observations)
