@@ -43,11 +43,10 @@ def agent(obs):
 
 def run_worker(main_py: str, steps: int) -> None:
     """Inside the subprocess: play one match, print durations, wall time and peak RSS as JSON."""
-    from kaggle_environments import make
+    from harness.environment import make_football
 
     with tempfile.TemporaryDirectory() as logdir:
-        env = make("football", debug=False, configuration={
-            "scenario_name": "11_vs_11_kaggle", "episodeSteps": steps + 1, "team_2": 0, "logdir": logdir})
+        env = make_football(steps=steps, team_2=0, logdir=logdir)
         start = time.perf_counter()
         result = env.run([main_py, "do_nothing"])
         wall = time.perf_counter() - start

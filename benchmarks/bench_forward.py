@@ -52,12 +52,10 @@ print(json.dumps({"dense": dense_t, "incremental": inc_t, "fractions": fractions
 
 def match_inputs(steps: int = 3002) -> tuple:
     """Model inputs and raw observations of one real match, through the reference pipeline."""
-    from kaggle_environments import make
-
     from builder.verify import pipeline_inputs
+    from harness.environment import make_football
 
-    env = make("football", debug=False, configuration={
-        "scenario_name": "11_vs_11_kaggle", "episodeSteps": steps, "team_2": 0, "logdir": tempfile.mkdtemp()})
+    env = make_football(steps=steps - 1, team_2=0, logdir=tempfile.mkdtemp())
     observations = [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
     return pipeline_inputs(observations), observations
 

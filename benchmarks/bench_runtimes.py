@@ -30,10 +30,9 @@ NO_OP_AGENT = "def agent(obs, config=None):\n    return [0]\n"
 
 
 def match_observations(steps: int = 3002) -> list:
-    from kaggle_environments import make
+    from harness.environment import make_football
 
-    env = make("football", debug=False, configuration={
-        "scenario_name": "11_vs_11_kaggle", "episodeSteps": steps, "team_2": 0, "logdir": tempfile.mkdtemp()})
+    env = make_football(steps=steps - 1, team_2=0, logdir=tempfile.mkdtemp())
     return [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
 
 

@@ -1,21 +1,20 @@
 """`gfsub` command line: build (and print the default architecture for --arch files)."""
 
+import json
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
-import json  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Annotated  # noqa: E402
-
-import typer  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.markup import escape  # noqa: E402
-from rich.table import Table  # noqa: E402
-
-from agent_runtime.architecture import Architecture  # noqa: E402
-from builder.errors import GfsubError, UnsupportedArchitectureError  # noqa: E402
+from agent_runtime.architecture import Architecture
+from builder.errors import GfsubError, InternalError, OptionValueError, UnsupportedArchitectureError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Turn trained SplitterConvNN weights into a verified Kaggle football main.py.")
@@ -38,10 +37,25 @@ def quiet():
     return third_party_to_log([console, errors], VERBOSE["on"])
 
 
-def fail(error: GfsubError) -> None:
-    """The one-line error for bad input, and a non-zero exit."""
-    errors.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
-    sys.exit(2)
+EXIT_BAD_INPUT = 2  # the user's input: the message says what to fix
+EXIT_INTERNAL = 3  # a gfsub bug: the message asks for a report
+EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM: finished matches are kept, --resume continues
+
+
+def fail(error: GfsubError) -> NoReturn:
+    """The one-line error, and the exit code of its category."""
+    label = "internal error" if isinstance(error, InternalError) else "error"
+    errors.print(f"[bold red]{label}:[/] {escape(error.message)}", highlight=False, soft_wrap=True)
+    sys.exit(EXIT_INTERNAL if isinstance(error, InternalError) else EXIT_BAD_INPUT)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Every command's errors, one way: gfsub's own errors as one line and an exit code, nothing else caught."""
+    try:
+        yield
+    except GfsubError as error:
+        fail(error)
 
 
 WeightsArg = Annotated[Path, typer.Argument(
@@ -84,15 +98,13 @@ def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_ac
               verify_steps: int = 300, backend: str = "numpy", weights_dtype: str = "float32",
               targets: str = DEFAULT_TARGETS) -> None:
     """Build and print the summary table; bad input -> one-line error and exit code 2."""
-    from builder.pipeline import build_agent
+    from builder.pipeline import build
 
-    try:
+    with handled():
         with quiet(), console.status("building and verifying main.py on the gfootball engine and in each target "
                                      "runtime..."):
-            result = build_agent(weights, output, arch, fallback_action, verify_steps, backend=backend,
+            result = build(weights, output, arch, fallback_action, verify_steps, backend=backend,
                                  weights_dtype=weights_dtype, targets=targets, on_runtime_create=announce_runtime)
-    except GfsubError as error:
-        fail(error)
     table = Table(show_header=False, box=None)
     rows = [
         ("source", f"{result.source.path} ({result.source.format}, sha256 {result.source.sha256[:12]}...)"),
@@ -143,17 +155,16 @@ def check(
                                          "or a runtime of `gfsub runtime list`, in its own process.")] = "current",
 ) -> None:
     """Play real matches with kaggle-environments; exit 0 only if main.py would not forfeit or run out of time."""
-    from builder.check import Interrupted
+    from harness.check import Interrupted
 
-    try:
-        with quiet():
-            run_dir, report = _play_check(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs,
-                                          replay, runtime, run_dir, resume)
-    except GfsubError as error:
-        fail(error)
-    except Interrupted as stop:
-        print_report(stop.report, stop.run_dir)
-        sys.exit(130)
+    with handled():
+        try:
+            with quiet():
+                run_dir, report = _play_check(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs,
+                                              replay, runtime, run_dir, resume)
+        except Interrupted as stop:
+            print_report(stop.report, stop.run_dir)
+            sys.exit(EXIT_INTERRUPTED)
     print_report(report, run_dir)
     sys.exit(0 if report["verdict"] == "PASS" else 1)
 
@@ -161,27 +172,55 @@ def check(
 def _play_check(main_py: Path, matches: int, steps: int, opponent: str, seed: int, slowdown: float,
                 match_timeout: float | None, jobs: int | None, replay: bool, runtime: str, run_dir: Path | None,
                 resume: bool) -> tuple:
-    """Validate the options, make the runtime if needed, play the matches with a progress bar; -> (run_dir, report)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from builder.check import make_config, run_check
+    """Validate the options, make the runtime if needed, play the matches with live progress; -> (run_dir, report)."""
     from builder.runtimes import ensure_runtime, get_spec
+    from harness.check import make_config, run_check
 
     config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs, replay, runtime)
     ensure_runtime(get_spec(runtime), on_create=announce_runtime)
     run_dir = run_dir or Path("runs") / config.main_py_sha256[:12]
-    columns = (TextColumn("[bold]matches"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[rate]}"))
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("matches", total=matches, rate="")
-        played = {"steps": 0}
+    with live_progress() as watcher:
+        return run_dir, run_check(config, run_dir, resume=resume, watcher=watcher)
 
-        def advance(result: dict) -> None:
-            played["steps"] += len(result.get("durations", []))
-            elapsed = max(progress.tasks[0].elapsed or 1e-9, 1e-9)
-            progress.update(task, advance=1, rate=f"{played['steps'] / elapsed:.0f} steps/s")
 
-        return run_dir, run_check(config, run_dir, resume=resume, on_result=advance)
+@contextmanager
+def live_progress() -> Iterator:
+    """A progress line while matches play: matches done/total, engine steps/s across running matches, ETA."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.progress import StepCounter
+
+    columns = (TextColumn("[bold]matches"), BarColumn(), TextColumn("{task.fields[matches]}"),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[eta]}"))
+    with Progress(*columns, console=console, refresh_per_second=2) as bar:
+        task = bar.add_task("matches", total=None, matches="", rate="", eta="")
+
+        class BarWatcher(StepCounter):
+            def _show(self) -> None:
+                eta = self.eta_seconds()
+                bar.update(task, total=self.total_steps or None, completed=self.played_steps,
+                           matches=f"{self.done}/{self.total_matches} done, {self.running} playing",
+                           rate=f"{self.steps_per_second():.0f} steps/s",
+                           eta=f"ETA {_duration(eta)}" if eta is not None and self.played_steps else "")
+
+            def started(self, specs: list) -> None:
+                super().started(specs)
+                self._show()
+
+            def progress(self, index: int, steps: int) -> None:
+                super().progress(index, steps)
+                self._show()
+
+            def finished(self, result) -> None:
+                super().finished(result)
+                self._show()
+
+        yield BarWatcher()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 else \
+        f"{seconds / 3600:.1f} h"
 
 
 def print_report(report: dict, run_dir: Path) -> None:
@@ -228,6 +267,104 @@ def print_report(report: dict, run_dir: Path) -> None:
             console.print(f"  - {escape(reason)}")
 
 
+@app.command()
+def league(
+    participants: Annotated[list[str], typer.Argument(help="main.py files (or their folders), and the built-ins "
+                                                      "do_nothing / run_right.")],
+    engine: Annotated[bool, typer.Option("--engine", help="Add the engine's own AI as a participant.")] = False,
+    matches_per_pair: Annotated[int, typer.Option("--matches-per-pair", help="Matches each pair plays; sides "
+                                                  "alternate.")] = 4,
+    steps: Annotated[int, typer.Option("--steps", help="Steps per match (3002 is Kaggle's).")] = 3002,
+    scenario: Annotated[str, typer.Option("--scenario", help="gfootball scenario.")] = "11_vs_11_kaggle",
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Matches in parallel on this machine (default: "
+                                             "cores).")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray", help="Play on a Ray cluster instead: its address, or "
+                                                    "auto.")] = None,
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Default: runs/league-<settings hash>.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted league.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Engine seed of match 0 (match i uses seed + i).")] = 0,
+    runtime: Annotated[str, typer.Option("--runtime", help="Where the main.py participants run (see `gfsub "
+                                         "runtime list`).")] = "current",
+) -> None:
+    """Round robin between candidates: openskill ratings, a pairwise W/D/L table with 95% intervals, forfeits
+    named. Each match in its own process, locally or on a Ray cluster."""
+    from harness.league import LeagueInterrupted
+
+    with handled():
+        try:
+            with quiet():
+                run_dir, report = _play_league(participants, engine, matches_per_pair, steps, scenario, jobs,
+                                               ray_address, run_dir, resume, seed, runtime)
+        except LeagueInterrupted as stop:
+            print_league_report(stop.report, stop.run_dir)
+            sys.exit(EXIT_INTERRUPTED)
+    print_league_report(report, run_dir)
+
+
+def _play_league(given: list, engine: bool, matches_per_pair: int, steps: int, scenario: str, jobs: int | None,
+                 ray_address: str | None, run_dir: Path | None, resume: bool, seed: int, runtime: str) -> tuple:
+    """Check everything, then play with live progress; -> (run_dir, report)."""
+    import hashlib
+    from dataclasses import asdict
+
+    from builder.runtimes import ensure_runtime, get_spec
+    from harness.league import make_league_config, run_league
+    from harness.participants import resolve_participants
+    from harness.pools import LocalPool
+
+    config = make_league_config(resolve_participants(given, engine), matches_per_pair=matches_per_pair,
+                                steps=steps, scenario=scenario, seed=seed, runtime=runtime, jobs=jobs)
+    if ray_address is not None:
+        from harness.ray_pool import RayPool
+
+        pool = RayPool(ray_address, match_timeout=config.match_timeout)
+    else:
+        jobs = jobs or os.cpu_count() or 1
+        pool = LocalPool(jobs=jobs, match_timeout=config.match_timeout, threads=max(1, (os.cpu_count() or 1) // jobs))
+    ensure_runtime(get_spec(runtime), on_create=announce_runtime)
+    digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()
+    run_dir = run_dir or Path("runs") / f"league-{digest[:12]}"
+    console.print(f"league: {len(config.participants)} participants, {config.total_matches} matches "
+                  f"({matches_per_pair} per pair, {steps} steps) on {escape(pool.describe())}")
+    with live_progress() as watcher:
+        return run_dir, run_league(config, run_dir, pool, resume=resume, watcher=watcher)
+
+
+def print_league_report(report, run_dir: Path) -> None:
+    """Standings (rating ± uncertainty, conservative score), the pairwise table, forfeits and void matches."""
+    table = Table(title="standings", caption="rating ± uncertainty (openskill); ranked by the conservative score "
+                  "rating - 3 x uncertainty")
+    for column in ("#", "participant", "rating", "conservative", "played", "W", "D", "L", "goals", "forfeits"):
+        table.add_column(column, justify="left" if column == "participant" else "right")
+    for rank, standing in enumerate(report.standings, start=1):
+        table.add_row(str(rank), escape(standing.name), f"{standing.rating:.1f}±{standing.uncertainty:.1f}",
+                      f"{standing.conservative:.1f}", str(standing.played), str(standing.wins), str(standing.draws),
+                      str(standing.losses), f"{standing.goals_for}-{standing.goals_against}",
+                      str(len(standing.forfeits)))
+    console.print(table)
+    pairs = Table(title="pairs", caption="from the first participant's side; win rate with its 95% Wilson interval")
+    for column in ("participant", "opponent", "played", "W/D/L", "goal diff", "win rate (95% CI)"):
+        pairs.add_column(column, justify="left" if column in ("participant", "opponent") else "right")
+    for record in report.pairs:
+        low, high = record.win_rate_95ci
+        pairs.add_row(escape(record.a), escape(record.b), str(record.played),
+                      f"{record.wins}/{record.draws}/{record.losses}", f"{record.goal_difference:+d}",
+                      f"{record.win_rate:.0%} ({low:.0%}-{high:.0%})")
+    console.print(pairs)
+    for standing in report.standings:
+        if standing.forfeits:
+            console.print(f"forfeits of {escape(standing.name)} (each a lost match): "
+                          f"{escape(', '.join(standing.forfeits))}")
+    for line in report.void:
+        console.print(f"void, not rated: {escape(line)}")
+    path = escape(str(run_dir / "report.json"))
+    if report.interrupted:
+        console.print(f"[bold yellow]INTERRUPTED[/] after {report.finished} of {report.total} matches — continue "
+                      f"with --resume — report: {path}")
+    else:
+        console.print(f"[bold green]league complete[/]: {report.finished} matches — report: {path}")
+
+
 @app.command("package")
 def package_command(
     main_py: Annotated[Path, typer.Argument(help="A main.py that passed `gfsub check`.")],
@@ -241,11 +378,9 @@ def package_command(
     """Write a reproducible submission.tar.gz with main.py at its root, only for a checked main.py."""
     from builder.package import package
 
-    try:
+    with handled():
         with quiet():
             result = package(main_py, output, tuple(include or ()), runs_dir, force, max_size)
-    except GfsubError as error:
-        fail(error)
     if result.forced:
         errors.print("[bold yellow]WARNING: --force: this main.py has NOT passed a release-grade `gfsub check` (both "
                      "sides, full-length matches against the engine AI); it may forfeit on Kaggle.[/]")
@@ -263,10 +398,8 @@ def runtime_list() -> None:
     """Show every runtime, where it is defined, and whether it is ready."""
     from builder.runtimes import get_runtime, load_specs
 
-    try:
+    with handled():
         specs = load_specs()
-    except GfsubError as error:
-        fail(error)
     table = Table()
     for column in ("runtime", "python", "packages", "backends", "ready"):
         table.add_column(column)
@@ -287,16 +420,14 @@ def runtime_create(
     """Create (or update) runtime venvs in the cache; ones already up to date are left alone."""
     from builder.runtimes import ensure_runtime, get_spec, load_specs
 
-    try:
+    with handled():
         specs = [get_spec(name) for name in names] if names else list(load_specs().values())
         if python is not None and len(specs) != 1:
-            raise GfsubError(python, "--python applies to one runtime", "name exactly one runtime with --python")
+            raise OptionValueError(python, "--python applies to one runtime", "name exactly one runtime with --python")
         for spec in specs:
             with quiet():
                 runtime = ensure_runtime(spec, str(python) if python else None, on_create=announce_runtime)
             console.print(f"{spec.name}: ready ({escape(runtime.describe())})")
-    except GfsubError as error:
-        fail(error)
 
 
 @runtime_app.command("remove")
@@ -304,10 +435,8 @@ def runtime_remove(name: Annotated[str, typer.Argument(help="Runtime whose venv 
     """Delete a runtime's cached venv (it is made again when next needed)."""
     from builder.runtimes import get_spec, remove_runtime
 
-    try:
+    with handled():
         removed = remove_runtime(get_spec(name))
-    except GfsubError as error:
-        fail(error)
     console.print(f"{name}: " + ("removed" if removed else "nothing to remove"))
 
 
@@ -327,7 +456,7 @@ def show_architecture(
     from builder.load import load_weights
     from builder.shapes import describe_variant, infer_architectures
 
-    try:
+    with handled():
         with quiet():
             weights = load_weights(source)
         if weights.arch is not None:
@@ -339,8 +468,6 @@ def show_architecture(
             raise UnsupportedArchitectureError(source, "no known variant of the notebook's network fits these "
                                                "weight shapes", "write the --arch file by hand: `gfsub arch` "
                                                "prints a template")
-    except GfsubError as error:
-        fail(error)
     if len(found) == 1:
         json.dump(found[0].to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")

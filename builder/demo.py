@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from builder.cli import app, quiet, run_build
-    from builder.load import sha256_of
+    from builder.files import sha256_of
 
     weights = args.out / DEFAULT_NAME
     if not weights.exists():

@@ -104,3 +104,31 @@ class SourceModelError(GfsubError):
 
 class AmbiguousArchitectureError(GfsubError):
     """Weights-only input whose shapes fit several known architectures."""
+
+
+class RunDirectoryError(GfsubError):
+    """A --run-dir that holds another run, or --resume with different settings."""
+
+
+class OpponentError(GfsubError):
+    """A `gfsub check --opponent` that is neither a built-in agent nor a file."""
+
+
+class ParticipantError(GfsubError):
+    """A league participant that cannot play: no such file, no callable, named twice."""
+
+
+class RayClusterError(GfsubError):
+    """`--ray`: Ray is not installed, or the cluster address does not answer."""
+
+
+class PackageContentError(GfsubError):
+    """A file that cannot go into submission.tar.gz as asked (name clash, over the size limit)."""
+
+
+class InternalError(GfsubError):
+    """Not the user's input: a gfsub bug. Reported with its own exit code and a request for a bug report."""
+
+    def __init__(self, path: "str | Path | None", problem: str) -> None:
+        super().__init__(path, problem, "this is a gfsub bug: please report it with the command you ran and "
+                         "the log in ~/.cache/gfsub/logs/last-command.log")

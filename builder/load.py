@@ -7,7 +7,6 @@ per-layer mapping; weights-only formats yield arrays in the source model's `get_
 
 import base64
 import binascii
-import hashlib
 import io
 import json
 import pickle
@@ -20,6 +19,7 @@ import numpy as np
 
 from agent_runtime.architecture import Architecture
 from builder.errors import CorruptFileError, MissingFileError, UnknownFormatError, UnsupportedArchitectureError
+from builder.files import sha256_of
 from builder.keras_config import ConfigGraphError, architecture_from_config
 from builder.python_source import embedded_weight_lists, looks_like_python
 from builder.savedmodel import read_keras_savedmodel
@@ -86,19 +86,6 @@ def detect_format(path: Path) -> str:
     if looks_like_python(path, head):
         return "python"
     raise UnknownFormatError(path, "not a format gfsub reads", SUPPORTED_HINT)
-
-
-def sha256_of(path: Path) -> str:
-    """sha256 of a file, or of a directory's files (relative names and contents, sorted)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode())
-        with file.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 # --- detection helpers -------------------------------------------------------------------------

@@ -8,14 +8,20 @@ written, written atomically, then re-opened and loaded with kaggle-environments'
 import gzip
 import io
 import json
-import os
 import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.errors import ArchiveLoadError, CheckCoverageError, GfsubError, MissingFileError, OutputPathError
-from builder.load import sha256_of
+from builder.errors import (
+    ArchiveLoadError,
+    CheckCoverageError,
+    InternalError,
+    MissingFileError,
+    OutputPathError,
+    PackageContentError,
+)
+from builder.files import sha256_of, staged_output
 from builder.options import check_range
 
 KAGGLE_MAX_BYTES = 100 * 1024 * 1024
@@ -87,7 +93,7 @@ def check_archive_loads(archive: Path, source: "Path | None" = None) -> None:
         tar.extractall(folder, filter="data")
         main_py = Path(folder) / "main.py"
         if not main_py.is_file():
-            raise GfsubError(archive, "main.py is not at the archive root", "report this as a gfsub bug")
+            raise InternalError(archive, "main.py is not at the archive root")
         try:
             compile(main_py.read_text(encoding="utf-8"), "main.py", "exec")
             agent = load_like_kaggle(main_py)
@@ -100,7 +106,7 @@ def check_archive_loads(archive: Path, source: "Path | None" = None) -> None:
             raise ArchiveLoadError(source or archive, f"does not load with kaggle-environments' loader ({lines[-1]})",
                                    "fix it, or rebuild it with `gfsub build`, and check it again") from None
         if agent.__name__ != "agent":
-            raise GfsubError(archive, f"the last callable in main.py is '{agent.__name__}', not 'agent'",
+            raise ArchiveLoadError(archive, f"the last callable in main.py is '{agent.__name__}', not 'agent'",
                              "make `def agent` the last callable in main.py")
 
 
@@ -124,17 +130,14 @@ def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", i
         if not extra.is_file():
             raise MissingFileError(extra, "no such file to --include", "check the path")
         if extra.name == "main.py":
-            raise GfsubError(extra, "an included file may not be called main.py", "rename it")
+            raise PackageContentError(extra, "an included file may not be called main.py", "rename it")
         files.append((extra.name, extra))
     data = archive_bytes(files)
     if len(data) > max_size:
-        raise GfsubError(output, f"the archive would be {len(data) / 1e6:.1f} MB, over the {max_size / 1e6:.1f} MB "
-                         "limit", "store weights as float16 (--weights-dtype float16) or drop --include files")
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
-    try:
+        raise PackageContentError(output, f"the archive would be {len(data) / 1e6:.1f} MB, over the "
+                                  f"{max_size / 1e6:.1f} MB limit",
+                                  "store weights as float16 (--weights-dtype float16) or drop --include files")
+    with staged_output(output) as temporary:
         temporary.write_bytes(data)
         check_archive_loads(temporary, main_py)
-        os.replace(temporary, output)
-    finally:
-        temporary.unlink(missing_ok=True)
     return PackageResult(output, len(data), [name for name, _ in sorted(files)], report, forced=report is None)

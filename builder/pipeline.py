@@ -1,19 +1,19 @@
 """The build pipeline end to end: load -> validate -> render -> verify -> write (atomically)."""
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
-from builder.errors import GfsubError, OutputPathError, ParityError, RuntimeBackendError
+from builder.errors import OptionValueError, OutputPathError, ParityError, RuntimeBackendError
+from builder.files import staged_output
 from builder.load import SourceWeights, load_weights
 from builder.options import check_range
 from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
 from builder.runtimes import ensure_runtime, parse_names
 from builder.source_model import plan_reference
-from builder.timing import FULL_MATCH_STEPS
 from builder.validate import check_weights, resolve_architecture
 from builder.verify import THRESHOLDS, ParityReport, verify_main_py
+from harness.timing import FULL_MATCH_STEPS
 
 DEFAULT_TARGETS = "kaggle-2020,current"
 
@@ -31,7 +31,7 @@ class BuildResult:
     arch_origin: str = ""
 
 
-def build_agent(
+def build(
     weights: "str | Path",
     output: "str | Path" = "main.py",
     arch_file: "str | Path | None" = None,
@@ -65,21 +65,19 @@ def build_agent(
                               backend=backend, weights_dtype=weights_dtype)
 
     created = make_folders(output.parent)
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.partial")
     written = False
     try:
-        temporary.write_text(rendered.source, encoding="utf-8")
-        parity = None
-        if verify:
-            runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
-            parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype, tuple(runtimes),
-                                    source=plan_reference(source))
-        if parity is not None and not parity.passed:
-            raise _parity_error(output, parity, weights_dtype)
-        os.replace(temporary, output)
+        with staged_output(output) as temporary:
+            temporary.write_text(rendered.source, encoding="utf-8")
+            parity = None
+            if verify:
+                runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
+                parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype, tuple(runtimes),
+                                        source=plan_reference(source))
+            if parity is not None and not parity.passed:
+                raise _parity_error(output, parity, weights_dtype)
         written = True
     finally:
-        temporary.unlink(missing_ok=True)
         if not written:
             for folder in reversed(created):  # leave no trace of a failed build
                 folder.rmdir()
@@ -122,4 +120,4 @@ def make_folders(folder: Path) -> list:
 
 def check_choice(flag: str, value: str, choices: tuple) -> None:
     if value not in choices:
-        raise GfsubError(None, f"{flag} {value!r} is not one of {', '.join(choices)}", f"use {flag} {choices[0]}")
+        raise OptionValueError(None, f"{flag} {value!r} is not one of {', '.join(choices)}", f"use {flag} {choices[0]}")

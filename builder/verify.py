@@ -84,12 +84,10 @@ def load_like_kaggle(main_py: Path):
 
 def play_engine_match(agent, steps: int) -> list:
     """Play `steps` steps as the left team against the engine AI; -> kaggle-environments' steps list."""
-    from kaggle_environments import make
+    from harness.environment import make_football
 
     with tempfile.TemporaryDirectory(prefix="gfsub-verify-") as logdir:
-        env = make("football", debug=False, configuration={
-            "scenario_name": "11_vs_11_kaggle", "episodeSteps": steps + 1, "team_2": 0, "logdir": logdir,
-        })
+        env = make_football(steps=steps, team_2=0, logdir=logdir)
         return env.run([agent, "do_nothing"])
 
 

@@ -72,8 +72,9 @@ install_kaggle_environments() {
 }
 
 install_gfsub() {
-  # The package and its declared dependencies (tensorflow-cpu, jinja2, numpy, h5py, typer, rich, pytest, ruff).
-  pip_ install --no-build-isolation -e "$ROOT[dev]"
+  # The package, its declared dependencies (tensorflow-cpu, jinja2, numpy, h5py, typer, rich, openskill) and the
+  # extras the tests use (pytest, ruff; Ray for league --ray).
+  pip_ install --no-build-isolation -e "$ROOT[dev,ray]"
 }
 
 install_apt

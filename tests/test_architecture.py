@@ -4,6 +4,8 @@ from agent_runtime.architecture import Architecture, ConvSpec, PoolSpec
 from builder.keras_config import architecture_from_config
 from tests.user_model import notebook_model
 
+USES_ENGINE = False  # plain unit tests: `pytest -m "not engine"` runs them
+
 
 def test_default_is_the_notebook_network():
     arch = Architecture()

@@ -8,9 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import build
-from builder.check import RESULTS, make_config, run_check
 from builder.cli import app
 from builder.package import package
+from harness.check import make_config, run_check
+from harness.rundir import RESULTS
 from tests.user_model import notebook_model
 
 AGENTS = {

@@ -16,7 +16,7 @@ import pytest
 from agent_runtime.architecture import Architecture
 from builder import build
 from builder.validate import candidate_orders
-from tests.conftest import main_py_q_values, model_q_values
+from tests.helpers import main_py_q_values, model_q_values
 from tests.user_model import notebook_model
 
 VERIFY_STEPS = 40

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import build
-from builder.check import build_report, make_config, run_check
 from builder.cli import app
 from builder.package import package
+from harness.check import build_report, make_config, run_check
 from tests.user_model import notebook_model
 
 

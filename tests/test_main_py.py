@@ -5,13 +5,13 @@ import re
 
 import numpy as np
 import pytest
-from kaggle_environments import make
 
 from agent_runtime.architecture import Architecture
 from builder import __version__, build
 from builder.render import BACKENDS, runtime_module_source, runtime_modules
 from builder.validate import candidate_orders
 from builder.verify import verify_main_py
+from harness.environment import make_football
 from tests.user_model import notebook_model
 
 
@@ -25,8 +25,7 @@ def built(request, tmp_path_factory, notebook_user_model):
 
 def test_real_match_through_kaggle_file_loader(built):
     """kaggle-environments reads main.py from its path, as for a submission, and plays it to the end."""
-    env = make("football", debug=False, configuration={
-        "scenario_name": "11_vs_11_kaggle", "episodeSteps": 201, "team_2": 0, "logdir": "/tmp/gfsub-test-football"})
+    env = make_football(steps=200, team_2=0, logdir="/tmp/gfsub-test-football")
     steps = env.run([str(built.output), "do_nothing"])
     assert len(steps) == 201
     assert [state.status for state in steps[-1]] == ["DONE", "DONE"]

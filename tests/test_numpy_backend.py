@@ -12,7 +12,7 @@ from agent_runtime.numpy_model import NumpySplitterConvNN
 from builder import build
 from builder.keras_config import architecture_from_config
 from builder.validate import candidate_orders
-from tests.conftest import pipeline_inputs
+from tests.helpers import pipeline_inputs
 from tests.user_model import notebook_model
 
 VARIANTS = {
@@ -58,10 +58,9 @@ BLOCK_TENSORFLOW = textwrap.dedent("""
             return None
 
     sys.meta_path.insert(0, BlockTensorFlow())
-    from kaggle_environments import make
+    from harness.environment import make_football
 
-    env = make("football", debug=False, configuration={
-        "scenario_name": "11_vs_11_kaggle", "episodeSteps": 61, "team_2": 0, "logdir": sys.argv[2]})
+    env = make_football(steps=60, team_2=0, logdir=sys.argv[2])
     steps = env.run([sys.argv[1], "do_nothing"])
     import json
     print(json.dumps({

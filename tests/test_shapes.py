@@ -16,7 +16,7 @@ from agent_runtime.architecture import Architecture, PoolSpec
 from builder import build, shapes
 from builder.cli import app
 from builder.shapes import describe_variant, infer_architectures
-from tests.conftest import main_py_q_values, model_q_values
+from tests.helpers import main_py_q_values, model_q_values
 from tests.user_model import notebook_model
 
 VARIANTS = {

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from builder import build
 from builder.cli import app
 from builder.runtimes import get_runtime, get_spec
-from tests.conftest import main_py_q_values, pipeline_inputs
+from tests.helpers import main_py_q_values, pipeline_inputs
 
 ERA_SCRIPT = Path(__file__).with_name("era_models.py")
 

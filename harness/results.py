@@ -1,0 +1,80 @@
+"""What one match produced, as the harness hands it on: written to results.jsonl per match, read back typed."""
+
+from dataclasses import asdict, dataclass, field, fields
+
+from harness.environment import SCENARIO
+
+# Statuses kaggle-environments gives an agent that forfeits the match.
+FORFEITS = ("ERROR", "INVALID", "TIMEOUT")
+# What a candidate can also do to lose: HUNG (killed at the wall-clock bound), CRASHED (the match process died).
+CANDIDATE_FORFEITS = FORFEITS + ("HUNG", "CRASHED")
+
+
+@dataclass
+class MatchSpec:
+    """One match to play: the candidate (a main.py path, or a built-in agent name) against the opponent."""
+
+    index: int
+    candidate: str
+    opponent: str  # engine | do_nothing | run_right | self | path to another main.py
+    side: str  # the candidate's: left | right
+    steps: int
+    seed: int
+    run_dir: str
+    replay: bool = True
+    runtime: str = "current"  # where file agents run: "current" loads the candidate in the match process
+    isolated: bool = False  # each file agent in its own process (league: helper modules of two agents never meet)
+    episode: bool = True  # write match-NNN.json (the episode as kaggle-environments records it)
+    scenario: str = SCENARIO
+
+
+@dataclass
+class MatchResult:
+    """A played (or failed) match, from the candidate's side: score is [candidate, opponent]."""
+
+    spec: MatchSpec
+    status: str  # the candidate's final status: DONE, or a forfeit
+    opponent_status: str = ""
+    score: list = field(default_factory=lambda: [0, 0])
+    played_steps: int = 0
+    durations: list = field(default_factory=list)  # the candidate's per-step seconds, step 1 (the load) first
+    stderr: str = ""
+    opponent_stderr: str = ""  # when the opponent is another main.py hosted in its own process
+    debug_info: str = ""
+    episode: "str | None" = None
+    replay: "str | None" = None
+    replay_note: str = ""
+    runtime_versions: str = ""
+    runtime_overhead_p50: "float | None" = None
+    wall: float = 0.0  # seconds the match process ran
+
+    @property
+    def index(self) -> int:
+        return self.spec.index
+
+    def outcome(self) -> tuple:
+        """(win | draw | loss, who forfeited: candidate | opponent | None). A forfeit loses, as on Kaggle."""
+        if self.status in CANDIDATE_FORFEITS:
+            return "loss", "candidate"
+        if self.opponent_status in FORFEITS:
+            return "win", "opponent"
+        own, opponent = self.score
+        return ("win" if own > opponent else "loss" if own < opponent else "draw"), None
+
+    def to_dict(self) -> dict:
+        """One results.jsonl line: the spec's fields and the result's, flat."""
+        data = asdict(self)
+        return {**data.pop("spec"), **data}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MatchResult":
+        """Read a results.jsonl line (unknown keys from other gfsub versions are ignored)."""
+        spec_names = {f.name for f in fields(MatchSpec)}
+        result_names = {f.name for f in fields(cls)} - {"spec"}
+        spec = MatchSpec(**{k: v for k, v in data.items() if k in spec_names})
+        return cls(spec=spec, **{k: v for k, v in data.items() if k in result_names})
+
+    @classmethod
+    def unfinished(cls, spec: MatchSpec, status: str, stderr: str) -> "MatchResult":
+        """A match whose process did not report a result (HUNG, CRASHED)."""
+        return cls(spec=spec, status=status, stderr=stderr)
