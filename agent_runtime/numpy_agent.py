@@ -1,7 +1,5 @@
 """Load the embedded weights into the numpy SplitterConvNN and wrap it in the greedy policy."""
 
-import json
-
 import numpy as np
 
 from agent_runtime.architecture import Architecture
@@ -11,9 +9,9 @@ from agent_runtime.numpy_model import NumpySplitterConvNN
 from agent_runtime.policy import GreedyQPolicy
 
 
-def load_numpy_policy(architecture_json: str, manifest: dict, blob: str, fallback_action: int) -> GreedyQPolicy:
+def load_numpy_policy(architecture: dict, manifest: dict, blob: str, fallback_action: int) -> GreedyQPolicy:
     """Decode the weights and warm the forward pass once, at import; TensorFlow is never imported."""
-    arch = Architecture.from_dict(json.loads(architecture_json))
+    arch = Architecture.from_dict(architecture)
     network = NumpySplitterConvNN(arch, decode_weights(manifest, blob))
     # The incremental forward needs a dense layer after the convolutions to correct; otherwise: dense only.
     forward = IncrementalForward(network) if network.hidden else network

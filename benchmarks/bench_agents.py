@@ -24,6 +24,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.sections import publish  # noqa: E402
 
 NOTEBOOK_STYLE_MAIN = '''
 import numpy as np
@@ -119,10 +122,7 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['agent']} | {r['status']} | {r['p50']:.2f} | {r['p99']:.2f} | {r['max']:.1f} | "
                      f"{r['step1']:.2f} | {r['size_mb']:.1f} | {r['rss_mb']:.0f} | {r['ratio']:.2f}x |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    args.out.write_text(f"# gfsub agent benchmark\n\n{text}")
-    print(f"written to {args.out}")
+    publish(args.out, "agents", "Agents: full matches", lines)
 
 
 if __name__ == "__main__":

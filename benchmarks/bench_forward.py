@@ -74,12 +74,12 @@ def main() -> None:
     from builder.demo import make_untrained_model
     from builder.load import load_weights
     from builder.runtimes import ensure_runtime, get_spec
-    from builder.validate import check_weights
+    from builder.validate import validate_weights
 
     work = Path(tempfile.mkdtemp(prefix="gfsub-bench-forward-"))
     source = load_weights(make_untrained_model(work / "untrained.keras"))
     arch = Architecture()
-    named = check_weights(source, arch)
+    named = validate_weights(source, arch)
     print("playing one full match for its observations...", file=sys.stderr)
     inputs, observations = match_inputs()
 

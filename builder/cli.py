@@ -91,10 +91,11 @@ def build(
 ) -> None:
     """Load, validate, render, and verify on the real engine and in every target runtime; write main.py only if
     it plays like the model everywhere."""
-    run_build(weights, output, arch, fallback_action, verify_steps, backend, weights_dtype, target)
+    run_build(weights, output, arch=arch, fallback_action=fallback_action, verify_steps=verify_steps, backend=backend,
+              weights_dtype=weights_dtype, targets=target)
 
 
-def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_action: int = 0,
+def run_build(weights: Path, output: Path, *, arch: Path | None = None, fallback_action: int = 0,
               verify_steps: int = 300, backend: str = "numpy", weights_dtype: str = "float32",
               targets: str = DEFAULT_TARGETS) -> None:
     """Build and print the summary table; bad input -> one-line error and exit code 2."""
@@ -103,8 +104,9 @@ def run_build(weights: Path, output: Path, arch: Path | None = None, fallback_ac
     with handled():
         with quiet(), console.status("building and verifying main.py on the gfootball engine and in each target "
                                      "runtime..."):
-            result = build(weights, output, arch, fallback_action, verify_steps, backend=backend,
-                                 weights_dtype=weights_dtype, targets=targets, on_runtime_create=announce_runtime)
+            result = build(weights, output, arch_file=arch, fallback_action=fallback_action, verify_steps=verify_steps,
+                           backend=backend, weights_dtype=weights_dtype, targets=targets,
+                           on_runtime_create=announce_runtime)
     table = Table(show_header=False, box=None)
     rows = [
         ("source", f"{result.source.path} ({result.source.format}, sha256 {result.source.sha256[:12]}...)"),
@@ -166,7 +168,7 @@ def check(
             print_report(stop.report, stop.run_dir)
             sys.exit(EXIT_INTERRUPTED)
     print_report(report, run_dir)
-    sys.exit(0 if report["verdict"] == "PASS" else 1)
+    sys.exit(0 if report.verdict == "PASS" else 1)
 
 
 def _play_check(main_py: Path, matches: int, steps: int, opponent: str, seed: int, slowdown: float,
@@ -176,7 +178,8 @@ def _play_check(main_py: Path, matches: int, steps: int, opponent: str, seed: in
     from builder.runtimes import ensure_runtime, get_spec
     from harness.check import make_config, run_check
 
-    config = make_config(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs, replay, runtime)
+    config = make_config(main_py, matches=matches, steps=steps, opponent=opponent, seed=seed, slowdown=slowdown,
+                         match_timeout=match_timeout, jobs=jobs, replay=replay, runtime=runtime)
     ensure_runtime(get_spec(runtime), on_create=announce_runtime)
     run_dir = run_dir or Path("runs") / config.main_py_sha256[:12]
     with live_progress() as watcher:
@@ -223,47 +226,45 @@ def _duration(seconds: float) -> str:
         f"{seconds / 3600:.1f} h"
 
 
-def print_report(report: dict, run_dir: Path) -> None:
-    slowdown = report["config"]["slowdown"]
+def print_report(report, run_dir: Path) -> None:
+    """The check's match table, failures with the agent's stderr, W/D/L, coverage and the verdict."""
+    slowdown = report.config["slowdown"]
     table = Table(title="matches", caption=f"step1, overage and proj (a full match at {slowdown:g}x slower, vs the "
                   "60 s pool) in s; p50/p99/max of steps 2.. in ms")
     for column in ("#", "side", "score", "status", "step1", "p50", "p99", "max", "overage", "proj"):
         table.add_column(column, justify="right")
-    for match in report["matches"]:
-        t = match["timing"]
-        table.add_row(str(match["index"]), match["side"], f"{match['score'][0]}-{match['score'][1]}", match["status"],
+    for match in report.matches:
+        t = match.timing
+        table.add_row(str(match.index), match.side, f"{match.score[0]}-{match.score[1]}", match.status,
                       f"{t['step1']:.2f}", f"{t['p50'] * 1e3:.2f}", f"{t['p99'] * 1e3:.2f}", f"{t['max'] * 1e3:.1f}",
                       f"{t['overage_used']:.2f}", f"{t['projected_overage']:.1f}")
     console.print(table)
-    for match in report["matches"]:
-        if match["stderr"] and match["status"] != "DONE":
-            console.print(f"[bold red]match {match['index']} {match['status']}[/]: agent stderr (last lines):")
-            console.print(escape("\n".join(match["stderr"].strip().splitlines()[-15:])), highlight=False)
-    runtime = report.get("runtime", {})
-    overheads = [m["runtime_overhead_p50"] for m in report["matches"] if m.get("runtime_overhead_p50") is not None]
-    console.print(f"runtime: {escape(runtime.get('name', 'current'))} ({escape(runtime.get('versions', ''))})"
+    for match in report.matches:
+        if match.stderr and match.status != "DONE":
+            console.print(f"[bold red]match {match.index} {match.status}[/]: agent stderr (last lines):")
+            console.print(escape("\n".join(match.stderr.strip().splitlines()[-15:])), highlight=False)
+    overheads = [m.runtime_overhead_p50 for m in report.matches if m.runtime_overhead_p50 is not None]
+    console.print(f"runtime: {escape(report.runtime['name'])} ({escape(report.runtime['versions'])})"
                   + (f"; pipe round trip p50 {max(overheads) * 1e3:.2f} ms per step (inside the timings)"
                      if overheads else ""))
-    low, high = report["win_rate_95ci"]
-    console.print(f"W/D/L {report['wins']}/{report['draws']}/{report['losses']}, goal difference "
-                  f"{report['goal_difference']:+d}, win rate {report['win_rate']:.0%} (95% CI {low:.0%}-{high:.0%})")
+    low, high = report.win_rate_95ci
+    console.print(f"W/D/L {report.wins}/{report.draws}/{report.losses}, goal difference "
+                  f"{report.goal_difference:+d}, win rate {report.win_rate:.0%} (95% CI {low:.0%}-{high:.0%})")
     for who, label in (("candidate", "forfeited by main.py (counted as losses)"),
                        ("opponent", "forfeited by the opponent (counted as wins)")):
-        if report.get("forfeits", {}).get(who):
-            console.print(f"{label}: {escape(', '.join(report['forfeits'][who]))}")
-    cover = report.get("coverage", {})
-    if cover:
-        sides = " and ".join(cover["sides"]) or "no side"
-        console.print(f"coverage: {cover['matches']} match(es), {sides}, {cover['steps']} of "
-                      f"{cover['full_match_steps']} steps, vs {escape(Path(cover['opponent']).name)}, runtime "
-                      f"{escape(cover['runtime'])} — " + ("[green]release grade[/]" if cover["release_grade"] else
-                                                          "[yellow]not release grade[/] (`gfsub package` needs "
-                                                          + escape("; ".join(cover["lacks"])) + ")"))
+        if report.forfeits[who]:
+            console.print(f"{label}: {escape(', '.join(report.forfeits[who]))}")
+    cover = report.coverage
+    sides = " and ".join(cover.sides) or "no side"
+    console.print(f"coverage: {cover.matches} match(es), {sides}, {cover.steps} of {cover.full_match_steps} steps, "
+                  f"vs {escape(Path(cover.opponent).name)}, runtime {escape(cover.runtime)} — "
+                  + ("[green]release grade[/]" if cover.release_grade else
+                     "[yellow]not release grade[/] (`gfsub package` needs " + escape("; ".join(cover.lacks)) + ")"))
     report_path = escape(str(run_dir / "report.json"))
-    colour = {"PASS": "green", "INTERRUPTED": "yellow"}.get(report["verdict"], "red")
-    console.print(f"[bold {colour}]{report['verdict']}[/] — report: {report_path}")
-    if report["verdict"] != "PASS":
-        for reason in report["reasons"]:
+    colour = {"PASS": "green", "INTERRUPTED": "yellow"}.get(report.verdict, "red")
+    console.print(f"[bold {colour}]{report.verdict}[/] — report: {report_path}")
+    if report.verdict != "PASS":
+        for reason in report.reasons:
             console.print(f"  - {escape(reason)}")
 
 

@@ -2,14 +2,10 @@
 
 import argparse
 import json
-import os
 import shutil
+from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from pathlib import Path  # noqa: E402
-
-from agent_runtime.architecture import Architecture  # noqa: E402
+from agent_runtime.architecture import Architecture
 
 DEFAULT_NAME = "untrained_splitter_conv_nn_seed0.keras"
 

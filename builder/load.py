@@ -33,18 +33,29 @@ SUPPORTED_HINT = (
 )
 
 
-@dataclass
-class SourceWeights:
-    """What a loader found: the file, its architecture if it records one, and the arrays."""
+# The weights as every later step takes them: ("layer/kernel" | "layer/bias", float32 array) in canonical order
+# (validate.validate_weights makes it from SourceWeights).
+NamedWeights = list[tuple[str, np.ndarray]]
 
-    path: Path
-    format: str
-    sha256: str
+
+@dataclass(frozen=True)
+class Contents:
+    """What a format's loader read from the file."""
+
     arch: Architecture | None = None
     named: dict | None = None  # canonical layer name -> [kernel, bias]
     ordered: list | None = None  # arrays in the source model's get_weights() order
     writer: str = ""  # e.g. "TensorFlow 2.3.1" / "Keras 2.4.0", when the file records what wrote it
     split_classes: tuple = ()  # the user's split-layer class names in the saved config (to run the model itself)
+
+
+@dataclass(frozen=True)
+class SourceWeights(Contents):
+    """A weights file as loaded: where it is, its format and hash, and its contents."""
+
+    path: Path = Path()
+    format: str = ""
+    sha256: str = ""
 
 
 def load_weights(path: "str | Path") -> SourceWeights:
@@ -60,9 +71,8 @@ def load_weights(path: "str | Path") -> SourceWeights:
         "pickle": _load_pickle,
         "python": _load_python,
     }[kind]
-    source = SourceWeights(path=path, format=kind, sha256=sha256_of(path))
-    loader(source)
-    return source
+    contents = loader(path)
+    return SourceWeights(**vars(contents), path=path, format=kind, sha256=sha256_of(path))
 
 
 def detect_format(path: Path) -> str:
@@ -134,17 +144,16 @@ def _base64_zlib(path: Path) -> "bytes | None":
 
 # --- loaders -----------------------------------------------------------------------------------
 
-def _architecture_or_raise(source: SourceWeights, model_config: dict) -> dict:
+def _architecture_or_raise(path: Path, model_config: dict) -> tuple:
+    """-> (architecture, {canonical layer: the config's layer name}, split-layer class names)."""
     try:
         arch, roles = architecture_from_config(model_config)
     except (ConfigGraphError, KeyError, TypeError, ValueError) as exc:
         raise UnsupportedArchitectureError(
-            source.path, f"the saved model is not a SplitterConvNN gfsub can rebuild: {exc}",
+            path, f"the saved model is not a SplitterConvNN gfsub can rebuild: {exc}",
             "gfsub builds only what it can reproduce exactly; if your model needs this, report it as a gfsub issue",
         ) from exc
-    source.arch = arch
-    source.split_classes = _split_class_names(model_config)
-    return roles
+    return arch, roles, _split_class_names(model_config)
 
 
 def _split_class_names(model_config: dict) -> tuple:
@@ -157,23 +166,24 @@ def _split_class_names(model_config: dict) -> tuple:
     return tuple(names)
 
 
-def _load_keras(source: SourceWeights) -> None:
+def _load_keras(path: Path) -> Contents:
     """Keras 3 .keras zip: config.json + model.weights.h5 (groups named by class counter: conv2d_3)."""
     import h5py
 
     try:
-        with zipfile.ZipFile(source.path) as archive:
+        with zipfile.ZipFile(path) as archive:
             model_config = json.loads(archive.read("config.json"))
             weights_bytes = archive.read("model.weights.h5")
-        roles = _architecture_or_raise(source, model_config)
+        arch, roles, split_classes = _architecture_or_raise(path, model_config)
         config_layers = model_config.get("config", model_config)["layers"]
         keys = _keras3_layer_keys(config_layers)
         with h5py.File(io.BytesIO(weights_bytes), "r") as handle:
             by_source = {name: _keras3_vars(handle["layers"][key]) for name, key in keys.items()
                          if key in handle["layers"]}
     except (zipfile.BadZipFile, OSError, KeyError, json.JSONDecodeError, zlib.error) as exc:
-        raise CorruptFileError(source.path, f"cannot read the .keras archive ({exc})", "save the model again") from exc
-    source.named = {canonical: by_source.get(name, []) for canonical, name in roles.items()}
+        raise CorruptFileError(path, f"cannot read the .keras archive ({exc})", "save the model again") from exc
+    return Contents(arch=arch, named={canonical: by_source.get(name, []) for canonical, name in roles.items()},
+                    split_classes=split_classes)
 
 
 def _keras3_layer_keys(config_layers: list) -> dict:
@@ -211,21 +221,22 @@ def _keras3_vars(group) -> list:
     return [np.asarray(variables[key]) for key in sorted(variables, key=int)]
 
 
-def _load_h5_model(source: SourceWeights) -> None:
+def _load_h5_model(path: Path) -> Contents:
     """Full-model HDF5 (Keras 2 era, or Keras 3 legacy): attrs['model_config'] + model_weights/<layer>."""
     import h5py
 
     try:
-        with h5py.File(source.path, "r") as handle:
+        with h5py.File(path, "r") as handle:
             raw_config = handle.attrs["model_config"]
             model_config = json.loads(raw_config.decode() if isinstance(raw_config, bytes) else raw_config)
             version = handle.attrs.get("keras_version", b"")
-            source.writer = f"Keras {version.decode() if isinstance(version, bytes) else version}".strip()
-            roles = _architecture_or_raise(source, model_config)
+            writer = f"Keras {version.decode() if isinstance(version, bytes) else version}".strip()
+            arch, roles, split_classes = _architecture_or_raise(path, model_config)
             group = handle["model_weights"] if "model_weights" in handle else handle
-            source.named = {canonical: _legacy_layer_arrays(group, name) for canonical, name in roles.items()}
+            named = {canonical: _legacy_layer_arrays(group, name) for canonical, name in roles.items()}
     except (OSError, KeyError, json.JSONDecodeError) as exc:
-        raise CorruptFileError(source.path, f"cannot read the HDF5 model ({exc})", "save the model again") from exc
+        raise CorruptFileError(path, f"cannot read the HDF5 model ({exc})", "save the model again") from exc
+    return Contents(arch=arch, named=named, writer=writer, split_classes=split_classes)
 
 
 def _legacy_layer_arrays(group, layer_name: str) -> list:
@@ -237,86 +248,83 @@ def _legacy_layer_arrays(group, layer_name: str) -> list:
     return [np.asarray(layer[name]) for name in names]
 
 
-def _load_weights_h5(source: SourceWeights) -> None:
+def _load_weights_h5(path: Path) -> Contents:
     """Weights-only HDF5: Keras 3 `.weights.h5` (layers/<class counter>/vars) or Keras 2 save_weights."""
     import h5py
 
     try:
-        with h5py.File(source.path, "r") as handle:
+        with h5py.File(path, "r") as handle:
             if "layers" in handle:
                 groups = handle["layers"]
-                source.ordered = [array for base in ("conv2d", "dense") for key in _counter_keys(groups, base)
-                                  for array in _keras3_vars(groups[key])]
+                return Contents(ordered=[array for base in ("conv2d", "dense") for key in _counter_keys(groups, base)
+                                         for array in _keras3_vars(groups[key])])
             elif "layer_names" in handle.attrs:
                 names = [n.decode() if isinstance(n, bytes) else str(n) for n in handle.attrs["layer_names"]]
-                layers = [(name, _legacy_layer_arrays(handle, name)) for name in names]
-                _set_from_named_layers(source, layers)
-            else:
-                raise KeyError("no 'layers' group and no 'layer_names' attribute")
+                return _from_layer_list([(name, _legacy_layer_arrays(handle, name)) for name in names])
+            raise KeyError("no 'layers' group and no 'layer_names' attribute")
     except (OSError, KeyError) as exc:
-        raise CorruptFileError(source.path, f"not a Keras weights file ({exc})",
+        raise CorruptFileError(path, f"not a Keras weights file ({exc})",
                                "save it with model.save_weights('model.weights.h5')") from exc
 
 
-def _set_from_named_layers(source: SourceWeights, layers: list) -> None:
-    """Use layer names when they are the notebook's; otherwise fall back to get_weights() order."""
+def _from_layer_list(layers: list) -> Contents:
+    """Arrays by layer name when the names are the notebook's; always also in get_weights() order."""
     layers = [(name, arrays) for name, arrays in layers if arrays]
-    source.ordered = [array for _, arrays in layers for array in arrays]
+    ordered = [array for _, arrays in layers for array in arrays]
     names = {name for name, _ in layers}
-    canonical = {name for name, _ in (source.arch or Architecture()).layer_shapes()}
-    if canonical <= names:
-        source.named = {name: arrays for name, arrays in layers if name in canonical}
+    canonical = {name for name, _ in Architecture().layer_shapes()}
+    named = {name: arrays for name, arrays in layers if name in canonical} if canonical <= names else None
+    return Contents(named=named, ordered=ordered)
 
 
-def _load_savedmodel(source: SourceWeights) -> None:
+def _load_savedmodel(path: Path) -> Contents:
     """TensorFlow SavedModel directory: Keras 2 `model.save(dir)` (architecture and weights read from the files,
     TensorFlow 2.3 - 2.15), else Keras 3 `model.export()` (weights only)."""
     try:
-        keras2 = read_keras_savedmodel(source.path)
+        keras2 = read_keras_savedmodel(path)
     except Exception as exc:  # a damaged proto or checkpoint raises many unrelated types
-        raise CorruptFileError(source.path, f"cannot read the SavedModel ({type(exc).__name__}: "
+        raise CorruptFileError(path, f"cannot read the SavedModel ({type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else ''})",
                                "save it again, or save the weights with model.save_weights") from exc
     if keras2 is not None:
-        roles = _architecture_or_raise(source, keras2.model_config)
+        arch, roles, split_classes = _architecture_or_raise(path, keras2.model_config)
         try:
             arrays = keras2.layer_arrays(list(roles.values()))
         except Exception as exc:  # noqa: BLE001 - the checkpoint under variables/ is missing or damaged
-            raise CorruptFileError(source.path, f"cannot read the SavedModel's variables ({type(exc).__name__})",
+            raise CorruptFileError(path, f"cannot read the SavedModel's variables ({type(exc).__name__})",
                                    "copy the whole SavedModel directory, variables/ included") from exc
-        source.named = {canonical: arrays[name] for canonical, name in roles.items()}
-        source.writer = f"TensorFlow {keras2.tensorflow_version}"
-        return
+        return Contents(arch=arch, named={canonical: arrays[name] for canonical, name in roles.items()},
+                        writer=f"TensorFlow {keras2.tensorflow_version}", split_classes=split_classes)
     import tensorflow as tf
 
     try:
-        loaded = tf.saved_model.load(str(source.path))
+        loaded = tf.saved_model.load(str(path))
         variables = list(getattr(loaded, "variables", []))
     except Exception as exc:  # TensorFlow raises many unrelated types for a damaged directory
-        raise CorruptFileError(source.path, f"cannot load the SavedModel ({type(exc).__name__}: "
+        raise CorruptFileError(path, f"cannot load the SavedModel ({type(exc).__name__}: "
                                f"{str(exc).splitlines()[0] if str(exc) else ''})",
                                "export it again with model.export(dir)") from exc
     if not variables:
-        raise CorruptFileError(source.path, "the SavedModel has no variables", "export it with model.export(dir)")
+        raise CorruptFileError(path, "the SavedModel has no variables", "export it with model.export(dir)")
     layers: list = []
     for variable in variables:
         layer = variable.name.split("/")[0]
         if not layers or layers[-1][0] != layer:
             layers.append((layer, []))
         layers[-1][1].append(variable.numpy())
-    _set_from_named_layers(source, layers)
+    return _from_layer_list(layers)
 
 
-def _load_npz(source: SourceWeights) -> None:
+def _load_npz(path: Path) -> Contents:
     """np.savez(path, *model.get_weights()): arr_0, arr_1, ... in get_weights() order."""
     try:
-        with np.load(source.path, allow_pickle=False) as archive:
+        with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if all(k.startswith("arr_") and k[4:].isdigit() for k in keys):
                 keys.sort(key=lambda k: int(k[4:]))
-            source.ordered = [archive[k] for k in keys]
+            return Contents(ordered=[archive[k] for k in keys])
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise CorruptFileError(source.path, f"cannot read the .npz ({exc})",
+        raise CorruptFileError(path, f"cannot read the .npz ({exc})",
                                "save it with np.savez(path, *model.get_weights())") from exc
 
 
@@ -336,41 +344,41 @@ class ArraysOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _load_pickle(source: SourceWeights) -> None:
+def _load_pickle(path: Path) -> Contents:
     """zlib.compress(pickle.dumps(model.get_weights())), raw or base64 text."""
-    raw = source.path.read_bytes()
+    raw = path.read_bytes()
     if not _looks_like_zlib(raw[:2]):
-        raw = _base64_zlib(source.path) or raw
+        raw = _base64_zlib(path) or raw
     try:
         payload = ArraysOnlyUnpickler(io.BytesIO(zlib.decompress(raw))).load()
     except zlib.error as exc:
-        raise CorruptFileError(source.path, f"truncated or damaged zlib data ({exc})",
+        raise CorruptFileError(path, f"truncated or damaged zlib data ({exc})",
                                "write it again with zlib.compress(pickle.dumps(model.get_weights()))") from exc
     except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as exc:
-        raise CorruptFileError(source.path, f"not a safe pickle of weight arrays ({exc})",
+        raise CorruptFileError(path, f"not a safe pickle of weight arrays ({exc})",
                                "save the weights with np.savez(path, *model.get_weights()) instead") from exc
     if not isinstance(payload, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in payload):
-        raise CorruptFileError(source.path, f"the pickle holds a {type(payload).__name__}, not a list of arrays",
+        raise CorruptFileError(path, f"the pickle holds a {type(payload).__name__}, not a list of arrays",
                                "pickle model.get_weights()")
-    source.ordered = list(payload)
+    return Contents(ordered=list(payload))
 
 
-def _load_python(source: SourceWeights) -> None:
+def _load_python(path: Path) -> Contents:
     """An old main.py: the largest zlib-pickled get_weights() list in its literals (parsed, never executed)."""
     try:
-        text = source.path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
         found = embedded_weight_lists(text)
     except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
-        raise CorruptFileError(source.path, f"not a Python file gfsub can parse ({exc})",
+        raise CorruptFileError(path, f"not a Python file gfsub can parse ({exc})",
                                "pass the main.py that holds the weights, or the weights themselves") from exc
     if not found:
         refused = _refused_pickle(text)
         if refused:
-            raise CorruptFileError(source.path, f"its embedded pickle is not a plain list of arrays ({refused})",
+            raise CorruptFileError(path, f"its embedded pickle is not a plain list of arrays ({refused})",
                                    "save the weights with np.savez(path, *model.get_weights()) instead")
-        raise UnknownFormatError(source.path, "a Python file with no embedded weights (gfsub looks for a zlib "
+        raise UnknownFormatError(path, "a Python file with no embedded weights (gfsub looks for a zlib "
                                  "pickle of get_weights() as a bytes or base64 literal)", SUPPORTED_HINT)
-    source.ordered = found[0]
+    return Contents(ordered=found[0])
 
 
 def _refused_pickle(text: str) -> str:

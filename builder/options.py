@@ -3,7 +3,7 @@
 from builder.errors import OptionValueError
 
 
-def check_range(flag: str, value: "int | float", low: "int | float", high: "int | float | None" = None,
+def validate_range(flag: str, value: "int | float", low: "int | float", high: "int | float | None" = None,
                 exclusive_low: bool = False) -> None:
     """Raise OptionValueError unless low <= value (< when exclusive_low) and, if given, value <= high."""
     too_low = value <= low if exclusive_low else value < low

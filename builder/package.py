@@ -22,7 +22,7 @@ from builder.errors import (
     PackageContentError,
 )
 from builder.files import sha256_of, staged_output
-from builder.options import check_range
+from builder.options import validate_range
 
 KAGGLE_MAX_BYTES = 100 * 1024 * 1024
 
@@ -85,7 +85,7 @@ def archive_bytes(files: list) -> bytes:
     return gz_buffer.getvalue()
 
 
-def check_archive_loads(archive: Path, source: "Path | None" = None) -> None:
+def verify_archive_loads(archive: Path, source: "Path | None" = None) -> None:
     """Unpack like Kaggle and load main.py from its root with kaggle-environments' loader."""
     from builder.verify import load_like_kaggle
 
@@ -115,7 +115,7 @@ def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", i
     main_py, output, runs_dir = Path(main_py), Path(output), Path(runs_dir)
     if not main_py.is_file():
         raise MissingFileError(main_py, "no such main.py", "build one with `gfsub build`")
-    check_range("--max-size", max_size, 1)
+    validate_range("--max-size", max_size, 1)
     if not output.parent.is_dir():
         raise OutputPathError(output, f"folder {output.parent} does not exist", "create it or choose another -o")
     report = None
@@ -139,5 +139,5 @@ def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", i
                                   "store weights as float16 (--weights-dtype float16) or drop --include files")
     with staged_output(output) as temporary:
         temporary.write_bytes(data)
-        check_archive_loads(temporary, main_py)
+        verify_archive_loads(temporary, main_py)
     return PackageResult(output, len(data), [name for name, _ in sorted(files)], report, forced=report is None)

@@ -7,11 +7,11 @@ from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
 from builder.errors import OptionValueError, OutputPathError, ParityError, RuntimeBackendError
 from builder.files import staged_output
 from builder.load import SourceWeights, load_weights
-from builder.options import check_range
+from builder.options import validate_range
 from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
 from builder.runtimes import ensure_runtime, parse_names
 from builder.source_model import plan_reference
-from builder.validate import check_weights, resolve_architecture
+from builder.validate import resolve_architecture, validate_weights
 from builder.verify import THRESHOLDS, ParityReport, verify_main_py
 from harness.timing import FULL_MATCH_STEPS
 
@@ -34,6 +34,7 @@ class BuildResult:
 def build(
     weights: "str | Path",
     output: "str | Path" = "main.py",
+    *,
     arch_file: "str | Path | None" = None,
     fallback_action: int = 0,
     verify_steps: int = 300,
@@ -47,11 +48,11 @@ def build(
     target runtime (`targets`: comma-separated names; missing runtimes are created, and `on_runtime_create`
     is told)."""
     output = Path(output)
-    check_output_path(output)
-    check_range("--fallback-action", fallback_action, 0, KAGGLE_N_ACTIONS - 1)
-    check_range("--verify-steps", verify_steps, 1, FULL_MATCH_STEPS - 1)
-    check_choice("--backend", backend, tuple(BACKENDS))
-    check_choice("--weights-dtype", weights_dtype, WEIGHT_DTYPES)
+    validate_output_path(output)
+    validate_range("--fallback-action", fallback_action, 0, KAGGLE_N_ACTIONS - 1)
+    validate_range("--verify-steps", verify_steps, 1, FULL_MATCH_STEPS - 1)
+    validate_choice("--backend", backend, tuple(BACKENDS))
+    validate_choice("--weights-dtype", weights_dtype, WEIGHT_DTYPES)
     target_specs = parse_names(targets) if verify else []
     for spec in target_specs:
         if backend not in spec.backends:
@@ -60,7 +61,7 @@ def build(
                                       f"drop {spec.name} from --target, or use --backend numpy")
     source = load_weights(weights)
     arch, arch_origin = resolve_architecture(source, arch_file)
-    named = check_weights(source, arch)
+    named = validate_weights(source, arch)
     rendered = render_main_py(source, arch, named, fallback_action, arch_flag=arch_file is not None,
                               backend=backend, weights_dtype=weights_dtype)
 
@@ -102,7 +103,7 @@ def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> Par
     return ParityError(output, f"main.py does not play like the source model: {parity.summary()}", fix)
 
 
-def check_output_path(output: Path) -> None:
+def validate_output_path(output: Path) -> None:
     if output.is_dir():
         raise OutputPathError(output, "is a directory", "pass a file name, e.g. -o main.py")
     existing = next((p for p in (output.parent, *output.parent.parents) if p.exists()), None)
@@ -118,6 +119,6 @@ def make_folders(folder: Path) -> list:
     return missing
 
 
-def check_choice(flag: str, value: str, choices: tuple) -> None:
+def validate_choice(flag: str, value: str, choices: tuple) -> None:
     if value not in choices:
         raise OptionValueError(None, f"{flag} {value!r} is not one of {', '.join(choices)}", f"use {flag} {choices[0]}")

@@ -1,7 +1,8 @@
 """Step 3 of the pipeline: render one self-contained main.py from templates/ and agent_runtime/.
 
-The runtime code inside main.py is the source of agent_runtime's modules, embedded verbatim
-(minus their imports of each other, since in main.py they share one namespace).
+The runtime code inside main.py is the source of agent_runtime's modules, embedded verbatim, except for their
+imports: those of other packages move to one import block at the top, and those of each other (in main.py they
+share one namespace) become a comment saying which section above a name comes from.
 """
 
 import ast
@@ -18,7 +19,7 @@ import jinja2
 
 from agent_runtime.architecture import Architecture
 from agent_runtime.codec import encode_weights
-from builder.load import SourceWeights
+from builder.load import NamedWeights, SourceWeights
 
 SHARED_RUNTIME_MODULES = ("architecture", "smm", "observation", "codec", "policy")
 BACKENDS = {
@@ -39,15 +40,61 @@ class RenderedAgent:
     blob_chars: int
 
 
-def runtime_module_source(name: str) -> str:
-    """agent_runtime/<name>.py without its `from agent_runtime... import ...` statements."""
+# Imported where their module imports them (after its setup lines, e.g. the TensorFlow log level), not hoisted.
+ORDER_SENSITIVE_IMPORTS = ("tensorflow", "keras")
+TEMPLATE_IMPORTS = ("import sys", "import traceback")  # what templates/main.py.j2 itself uses
+
+
+@dataclass
+class EmbeddedModule:
+    name: str  # e.g. "numpy_model.py"
+    source: str  # the module's code, its imports moved to main.py's one import block
+    imports: list  # its top-level imports of other packages, as statements
+
+
+def embedded_module(name: str) -> EmbeddedModule:
+    """agent_runtime/<name>.py for main.py: its imports of other packages go to the import block at the top; its
+    imports of other agent_runtime modules (all in main.py already, above it) become a comment naming them."""
     source = inspect.getsource(importlib.import_module(f"agent_runtime.{name}"))
     lines = source.splitlines()
-    drop = set()
+    replaced, imports = {}, []
     for node in ast.parse(source).body:
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("agent_runtime"):
-            drop.update(range(node.lineno - 1, node.end_lineno))
-    return "\n".join(line for i, line in enumerate(lines) if i not in drop).strip() + "\n"
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+        module = module or ""
+        span = range(node.lineno - 1, node.end_lineno)
+        if module.startswith("agent_runtime"):
+            names = ", ".join(alias.name for alias in node.names)
+            replaced.update(dict.fromkeys(span, None))
+            replaced[span.start] = f"# {names}: from {module.split('.')[-1]}.py, above"
+        elif module.split(".")[0] not in ORDER_SENSITIVE_IMPORTS:
+            imports.append(ast.unparse(node))
+            replaced.update(dict.fromkeys(span, None))
+    kept = [replaced.get(i, line) for i, line in enumerate(lines)]
+    text = "\n".join(line for line in kept if line is not None).strip() + "\n"
+    while "\n\n\n\n" in text:  # no blank gaps where imports were
+        text = text.replace("\n\n\n\n", "\n\n\n")
+    return EmbeddedModule(f"{name}.py", text, imports)
+
+
+def import_block(modules: list) -> str:
+    """Every hoisted import once, standard library first, as at the top of any Python file."""
+    import sys
+
+    statements = set(TEMPLATE_IMPORTS)
+    for module in modules:
+        statements.update(module.imports)
+
+    def package(statement: str) -> str:
+        return statement.split()[1].split(".")[0]
+
+    def order(statement: str) -> tuple:  # isort's: `import x` lines first, then `from x import y`, by module
+        return statement.startswith("from "), statement.split()[1]
+
+    stdlib = sorted((s for s in statements if package(s) in sys.stdlib_module_names), key=order)
+    others = sorted((s for s in statements if package(s) not in sys.stdlib_module_names), key=order)
+    return "\n".join(stdlib) + ("\n\n" + "\n".join(others) if others else "")
 
 
 def template_environment() -> jinja2.Environment:
@@ -62,7 +109,7 @@ def template_environment() -> jinja2.Environment:
 def render_main_py(
     source: SourceWeights,
     arch: Architecture,
-    named_weights: list,
+    named_weights: NamedWeights,
     fallback_action: int = 0,
     arch_flag: bool = False,
     backend: str = "numpy",
@@ -72,7 +119,7 @@ def render_main_py(
     from builder import __version__
 
     manifest, blob = encode_weights(named_weights, dtype=weights_dtype)
-    modules = [{"name": f"{name}.py", "source": runtime_module_source(name)} for name in runtime_modules(backend)]
+    modules = [embedded_module(name) for name in runtime_modules(backend)]
     text = template_environment().get_template("main.py.j2").render(
         version=__version__,
         source_name=source.path.name,
@@ -88,12 +135,38 @@ def render_main_py(
         fallback_action=int(fallback_action),
         built_at=_build_time(),
         modules=modules,
-        architecture_json=json.dumps(arch.to_dict(), sort_keys=True),
+        imports=import_block(modules),
+        architecture=architecture_literal(arch),
         manifest_literal=pprint.pformat(manifest, width=110, sort_dicts=False),
         blob=blob,
         blob_chars=f"{len(blob):,}",
     )
     return RenderedAgent(source=text, blob_chars=len(blob))
+
+
+def architecture_literal(arch: Architecture) -> str:
+    """The architecture as a Python dict literal that reads at a glance: one key per line, one conv per line."""
+    data = json.loads(json.dumps(arch.to_dict()))  # tuples -> lists, as in an arch.json file
+    lines = ["{"]
+    for key, value in data.items():
+        if key == "convs":
+            lines.append('    "convs": [')
+            lines += [f"        {_literal(conv)}," for conv in value]
+            lines.append("    ],")
+        else:
+            lines.append(f"    {_literal(key)}: {_literal(value)},")
+    return "\n".join(lines + ["}"])
+
+
+def _literal(value) -> str:
+    """A Python literal with double-quoted strings (as in JSON and the rest of main.py)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
 
 
 def _build_time() -> str:

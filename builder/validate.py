@@ -1,6 +1,6 @@
 """Step 2 of the pipeline: check loaded weights against the architecture before anything is written.
 
-`check_weights` is the public entry point; each helper checks one thing and raises a GfsubError
+`validate_weights` is the public entry point; each helper checks one thing and raises a GfsubError
 that names the file, the layer, the expected and the found value, and what to do.
 """
 
@@ -18,7 +18,7 @@ from builder.errors import (
     NonFiniteWeightsError,
     WeightShapeError,
 )
-from builder.load import SourceWeights
+from builder.load import NamedWeights, SourceWeights
 
 VARIABLES = ("kernel", "bias")
 
@@ -61,25 +61,25 @@ def resolve_architecture(source: SourceWeights, arch_file: "str | Path | None") 
     return Architecture(), "the notebook's default (no known variant fits the weight shapes)"
 
 
-def check_weights(source: SourceWeights, arch: Architecture) -> list:
+def validate_weights(source: SourceWeights, arch: Architecture) -> NamedWeights:
     """-> [("layer/kernel" | "layer/bias", float32 array)] in canonical order, or raise."""
-    check_action_count(source.path, arch)
+    _validate_action_count(source.path, arch)
     if source.named is not None:
         named = _from_named_layers(source, arch)
     else:
         named = _from_ordered_arrays(source, arch)
-    check_finite(source.path, named)
+    _validate_finite(source.path, named)
     return [(name, np.asarray(array, dtype=np.float32)) for name, array in named]
 
 
-def check_action_count(path: Path, arch: Architecture) -> None:
+def _validate_action_count(path: Path, arch: Architecture) -> None:
     if arch.n_actions != KAGGLE_N_ACTIONS:
         raise ActionCountError(
             path, f"the Q head has {arch.n_actions} actions; Kaggle football takes {KAGGLE_N_ACTIONS} "
             "(gfootball's 'default' action set)", "train and export the model with n_actions=19")
 
 
-def check_finite(path: Path, named: list) -> None:
+def _validate_finite(path: Path, named: NamedWeights) -> None:
     for name, array in named:
         bad = ~np.isfinite(np.asarray(array, dtype=np.float64))
         if bad.any():
@@ -89,7 +89,7 @@ def check_finite(path: Path, named: list) -> None:
                 "the training run diverged: export weights from an earlier checkpoint")
 
 
-def check_shape(path: Path, name: str, expected: tuple, found: tuple) -> None:
+def _validate_shape(path: Path, name: str, expected: tuple, found: tuple) -> None:
     if tuple(expected) != tuple(found):
         raise WeightShapeError(path, f"layer {name}: expected shape {tuple(expected)}, found {tuple(found)}",
                                "pass --arch with the architecture the model was trained with")
@@ -103,7 +103,7 @@ def _from_named_layers(source: SourceWeights, arch: Architecture) -> list:
             raise WeightShapeError(source.path, f"layer {layer}: expected {len(shapes)} arrays (kernel, bias), "
                                    f"found {len(arrays)}", "export the model with biases, as the notebook builds it")
         for variable, expected, array in zip(VARIABLES, shapes, arrays, strict=True):
-            check_shape(source.path, f"{layer}/{variable}", expected, array.shape)
+            _validate_shape(source.path, f"{layer}/{variable}", expected, array.shape)
             named.append((f"{layer}/{variable}", array))
     return named
 
@@ -148,10 +148,10 @@ def _raise_for_order(source: SourceWeights, arch: Architecture, arrays: list) ->
     if arrays and arrays[-1].ndim == 1 and arrays[-1].shape[0] != arch.n_actions and not arch.dueling:
         other = replace(arch, n_actions=int(arrays[-1].shape[0]))
         if any(_fits(order, arrays) for order in candidate_orders(other)):
-            check_action_count(source.path, other)
+            _validate_action_count(source.path, other)
     canonical = candidate_orders(arch)[0]
     for (name, expected), array in zip(canonical, arrays, strict=False):  # lengths may differ
-        check_shape(source.path, name, expected, array.shape)
+        _validate_shape(source.path, name, expected, array.shape)
     raise WeightShapeError(
         source.path, f"found {len(arrays)} weight arrays; the architecture {arch.describe()} needs {len(canonical)}",
         "pass --arch with the architecture the model was trained with")

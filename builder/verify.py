@@ -16,6 +16,7 @@ import numpy as np
 
 from agent_runtime.architecture import Architecture
 from agent_runtime.observation import FrameDifference, raw_player_observation
+from builder.load import NamedWeights
 from builder.runtime_agent import AgentProcessError, RuntimeAgent
 from builder.runtimes import Runtime
 
@@ -111,7 +112,7 @@ def main_py_q_values(namespace: dict, observations: list) -> np.ndarray:
     return np.stack([namespace["POLICY"].q_function(x) for x in inputs]).astype(np.float64)
 
 
-def reference_q_values(arch: Architecture, named_weights: list, inputs: np.ndarray) -> np.ndarray:
+def reference_q_values(arch: Architecture, named_weights: NamedWeights, inputs: np.ndarray) -> np.ndarray:
     """Q-values of gfsub's Keras rebuild of the source weights on these model inputs: (N, n_actions)."""
     from agent_runtime.keras_model import assign_weights, build_keras_model
 
@@ -144,7 +145,7 @@ def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, refer
     return row
 
 
-def verify_main_py(main_py: Path, arch: Architecture, named_weights: list, steps: int = 300,
+def verify_main_py(main_py: Path, arch: Architecture, named_weights: NamedWeights, steps: int = 300,
                    weights_dtype: str = "float32", targets: tuple = (), source=None) -> ParityReport:
     """Load main.py like Kaggle, play it on the engine, compare with the reference model; then replay the
     same observations inside each target runtime (`targets`: ready Runtime objects) and compare there.

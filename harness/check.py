@@ -6,12 +6,12 @@ keeps its matches and `--resume` plays only the missing ones. report.json holds 
 """
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from builder.errors import MissingFileError, OpponentError
 from builder.files import sha256_of
-from builder.options import check_range
+from builder.options import validate_range
 from builder.runtimes import get_spec
 from harness.match import BUILTIN_OPPONENTS
 from harness.pools import LocalPool, play_and_record
@@ -27,7 +27,7 @@ RELEASE_MIN_MATCHES = 2  # one per side
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM stopped a run; `.report` is the INTERRUPTED report written for it."""
 
-    def __init__(self, report: dict, run_dir: Path) -> None:
+    def __init__(self, report: "CheckReport", run_dir: Path) -> None:
         super().__init__("interrupted")
         self.report = report
         self.run_dir = run_dir
@@ -66,7 +66,8 @@ def match_specs(config: CheckConfig, run_dir: Path) -> list:
             for i in range(config.matches)]
 
 
-def run_check(config: CheckConfig, run_dir: Path, resume: bool = False, watcher: "Watcher | None" = None) -> dict:
+def run_check(config: CheckConfig, run_dir: Path, resume: bool = False, watcher: "Watcher | None" = None
+              ) -> "CheckReport":
     """Play the missing matches, append each to results.jsonl as it finishes; -> the report.
     On Ctrl-C or SIGTERM: kill the running matches, keep the finished ones, write an INTERRUPTED report, raise
     Interrupted (`--resume` continues the run)."""
@@ -78,15 +79,29 @@ def run_check(config: CheckConfig, run_dir: Path, resume: bool = False, watcher:
         play_and_record(pool, todo, run_dir, done, watcher)
     except KeyboardInterrupt:
         report = build_report(config, done, interrupted=True)
-        write_report(run_dir, report)
+        write_report(run_dir, report.to_dict())
         raise Interrupted(report, run_dir) from None
     report = build_report(config, done)
-    write_report(run_dir, report)
+    write_report(run_dir, report.to_dict())
     return report
 
 
-def coverage(config: CheckConfig, results: list) -> dict:
+@dataclass
+class Coverage:
     """What the finished matches covered, and what a release-grade check (the package gate) still lacks."""
+
+    matches: int
+    sides: list
+    steps: int
+    full_match_steps: int
+    opponent: str
+    runtime: str
+    release_grade: bool
+    lacks: list
+    release_command: str
+
+
+def coverage(config: CheckConfig, results: list[MatchResult]) -> Coverage:
     sides = sorted({result.spec.side for result in results})
     lacks = []
     if sides != ["left", "right"]:
@@ -97,9 +112,8 @@ def coverage(config: CheckConfig, results: list) -> dict:
         lacks.append(f"the engine AI as opponent (played {Path(config.opponent).name})")
     if len(results) < RELEASE_MIN_MATCHES:
         lacks.append(f"at least {RELEASE_MIN_MATCHES} matches (finished {len(results)})")
-    return {"matches": len(results), "sides": sides, "steps": config.steps, "full_match_steps": FULL_MATCH_STEPS,
-            "opponent": config.opponent, "runtime": config.runtime, "release_grade": not lacks, "lacks": lacks,
-            "release_command": release_command(config)}
+    return Coverage(len(results), sides, config.steps, FULL_MATCH_STEPS, config.opponent, config.runtime,
+                    not lacks, lacks, release_command(config))
 
 
 def release_command(config: CheckConfig) -> str:
@@ -109,19 +123,59 @@ def release_command(config: CheckConfig) -> str:
             f"--steps {FULL_MATCH_STEPS} --opponent engine{runtime}")
 
 
-def build_report(config: CheckConfig, results: list[MatchResult], interrupted: bool = False) -> dict:
+@dataclass
+class MatchReport:
+    """One match as the check report shows it, from the candidate's side."""
+
+    index: int
+    side: str
+    status: str
+    opponent_status: str
+    outcome: str  # win | draw | loss
+    forfeit: "str | None"  # candidate | opponent | None
+    score: list
+    timing: dict  # StepTiming's fields
+    stderr: str
+    episode: "str | None"
+    replay: "str | None"
+    replay_note: str
+    debug_info: str
+    runtime_overhead_p50: "float | None"
+
+
+@dataclass
+class CheckReport:
+    """Everything a check found (report.json is its to_dict())."""
+
+    config: dict
+    main_py_sha256: str
+    verdict: str  # PASS | FAIL | INTERRUPTED
+    reasons: list
+    coverage: Coverage
+    forfeits: dict  # {"candidate": [...], "opponent": [...]}
+    wins: int
+    draws: int
+    losses: int
+    goal_difference: int
+    win_rate: float
+    win_rate_95ci: list
+    runtime: dict  # {"name", "versions"}
+    matches: list[MatchReport] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_report(config: CheckConfig, results: list[MatchResult], interrupted: bool = False) -> CheckReport:
     results = sorted(results, key=lambda r: r.index)
     matches, reasons = [], []
     for result in results:
         timing = step_timing(result.durations, config.slowdown)
         outcome, forfeit = result.outcome()
-        matches.append({
-            "index": result.index, "side": result.spec.side, "status": result.status,
-            "opponent_status": result.opponent_status, "outcome": outcome, "forfeit": forfeit,
-            "score": list(result.score), "timing": timing.to_dict(), "stderr": result.stderr,
-            "episode": result.episode, "replay": result.replay, "replay_note": result.replay_note,
-            "debug_info": result.debug_info, "runtime_overhead_p50": result.runtime_overhead_p50,
-        })
+        matches.append(MatchReport(
+            result.index, result.spec.side, result.status, result.opponent_status, outcome, forfeit,
+            list(result.score), timing.to_dict(), result.stderr, result.episode, result.replay, result.replay_note,
+            result.debug_info, result.runtime_overhead_p50))
         if forfeit == "candidate":
             reasons.append(f"match {result.index} ({result.spec.side}): {result.status}")
         elif timing.projected_overage >= OVERAGE_POOL:
@@ -131,25 +185,18 @@ def build_report(config: CheckConfig, results: list[MatchResult], interrupted: b
         reasons.insert(0, f"interrupted after {len(results)} of {config.matches} matches: continue with --resume")
     elif len(results) < config.matches:
         reasons.append(f"only {len(results)} of {config.matches} matches finished")
-    wins = sum(1 for m in matches if m["outcome"] == "win")
-    losses = sum(1 for m in matches if m["outcome"] == "loss")
-    return {
-        "config": asdict(config),
-        "main_py_sha256": config.main_py_sha256,
-        "verdict": "INTERRUPTED" if interrupted else "FAIL" if reasons else "PASS",
-        "reasons": reasons,
-        "coverage": coverage(config, results),
-        "forfeits": {"candidate": [f"match {m['index']}: {m['status']}" for m in matches
-                                   if m["forfeit"] == "candidate"],
-                     "opponent": [f"match {m['index']}: {m['opponent_status']}" for m in matches
-                                  if m["forfeit"] == "opponent"]},
-        "wins": wins, "draws": len(matches) - wins - losses, "losses": losses,
-        "goal_difference": sum(m["score"][0] - m["score"][1] for m in matches),
-        "win_rate": wins / len(matches) if matches else 0.0,
-        "win_rate_95ci": wilson_interval(wins, len(matches)),
-        "runtime": {"name": config.runtime, "versions": _runtime_versions(config, results)},
-        "matches": matches,
-    }
+    wins = sum(1 for m in matches if m.outcome == "win")
+    losses = sum(1 for m in matches if m.outcome == "loss")
+    return CheckReport(
+        config=asdict(config), main_py_sha256=config.main_py_sha256,
+        verdict="INTERRUPTED" if interrupted else "FAIL" if reasons else "PASS", reasons=reasons,
+        coverage=coverage(config, results),
+        forfeits={"candidate": [f"match {m.index}: {m.status}" for m in matches if m.forfeit == "candidate"],
+                  "opponent": [f"match {m.index}: {m.opponent_status}" for m in matches if m.forfeit == "opponent"]},
+        wins=wins, draws=len(matches) - wins - losses, losses=losses,
+        goal_difference=sum(m.score[0] - m.score[1] for m in matches),
+        win_rate=wins / len(matches) if matches else 0.0, win_rate_95ci=wilson_interval(wins, len(matches)),
+        runtime={"name": config.runtime, "versions": _runtime_versions(config, results)}, matches=matches)
 
 
 def _runtime_versions(config: CheckConfig, results: list) -> str:
@@ -162,19 +209,20 @@ def _runtime_versions(config: CheckConfig, results: list) -> str:
 def check_options(matches: int, steps: int, seed: int, slowdown: float, match_timeout: "float | None",
                   jobs: "int | None") -> None:
     """Every numeric option of `gfsub check`, up front."""
-    check_range("--matches", matches, 1)
-    check_range("--steps", steps, 1, FULL_MATCH_STEPS)
-    check_range("--seed", seed, 0)
-    check_range("--slowdown", slowdown, 1)
+    validate_range("--matches", matches, 1)
+    validate_range("--steps", steps, 1, FULL_MATCH_STEPS)
+    validate_range("--seed", seed, 0)
+    validate_range("--slowdown", slowdown, 1)
     if match_timeout is not None:
-        check_range("--match-timeout", match_timeout, 0, exclusive_low=True)
+        validate_range("--match-timeout", match_timeout, 0, exclusive_low=True)
     if jobs is not None:
-        check_range("--jobs", jobs, 1)
+        validate_range("--jobs", jobs, 1)
 
 
-def make_config(main_py: Path, matches: int, steps: int, opponent: str, seed: int, slowdown: float,
-                match_timeout: float | None, jobs: int | None = None, replay: bool = True,
-                runtime: str = "current") -> CheckConfig:
+def make_config(main_py: Path, *, matches: int = RELEASE_MIN_MATCHES, steps: int = FULL_MATCH_STEPS,
+                opponent: str = "engine", seed: int = 0, slowdown: float = 2.0, match_timeout: float | None = None,
+                jobs: int | None = None, replay: bool = True, runtime: str = "current") -> CheckConfig:
+    """The settings of a check, every option validated (one-line errors before anything is written)."""
     check_options(matches, steps, seed, slowdown, match_timeout, jobs)
     if opponent not in BUILTIN_OPPONENTS and not Path(opponent).is_file():
         raise OpponentError(None, f"--opponent {opponent!r} is neither one of {', '.join(BUILTIN_OPPONENTS)} nor "

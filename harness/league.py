@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from builder.options import check_range
+from builder.options import validate_range
 from builder.runtimes import get_spec
 from harness.check import default_match_timeout
 from harness.environment import SCENARIO
@@ -48,17 +48,17 @@ class LeagueConfig:
         return n * (n - 1) // 2 * self.matches_per_pair
 
 
-def check_league_options(*, matches_per_pair: int, steps: int, seed: int, jobs: "int | None") -> None:
-    check_range("--matches-per-pair", matches_per_pair, 1)
-    check_range("--steps", steps, 1, FULL_MATCH_STEPS)
-    check_range("--seed", seed, 0)
+def validate_league_options(*, matches_per_pair: int, steps: int, seed: int, jobs: "int | None") -> None:
+    validate_range("--matches-per-pair", matches_per_pair, 1)
+    validate_range("--steps", steps, 1, FULL_MATCH_STEPS)
+    validate_range("--seed", seed, 0)
     if jobs is not None:
-        check_range("--jobs", jobs, 1)
+        validate_range("--jobs", jobs, 1)
 
 
 def make_league_config(participants: list[Participant], *, matches_per_pair: int, steps: int, scenario: str,
                        seed: int, runtime: str = "current", jobs: "int | None" = None) -> LeagueConfig:
-    check_league_options(matches_per_pair=matches_per_pair, steps=steps, seed=seed, jobs=jobs)
+    validate_league_options(matches_per_pair=matches_per_pair, steps=steps, seed=seed, jobs=jobs)
     get_spec(runtime)  # an unknown runtime fails here, before anything is written
     return LeagueConfig(participants, matches_per_pair, steps, scenario, seed, runtime)
 

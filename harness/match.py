@@ -126,8 +126,8 @@ def play(spec: MatchSpec, report=None) -> MatchResult:
         result.runtime_versions = agent.runtime.describe()
         result.runtime_overhead_p50 = overhead[len(overhead) // 2] if overhead else None
     result.stderr = stderr[-4000:]
-    if 1 - me in hosted:
-        result.opponent_stderr = (hosted[1 - me].error or _first_stderr(env, 1 - me))[-4000:]
+    opponent_error = hosted[1 - me].error if 1 - me in hosted else ""
+    result.opponent_stderr = (opponent_error or _first_stderr(env, 1 - me))[-4000:]
     raw = final[me].observation.players_raw
     result.score = list(raw[0]["score"]) if raw else [0, 0]  # gfootball flips the right side's view: [own, other]
     if spec.episode:

@@ -56,10 +56,10 @@ def test_good_main_py_passes_on_both_sides(tmp_path, good_main_py):
 
 
 def test_replay_is_saved_as_html(tmp_path, good_main_py):
-    config = make_config(good_main_py, 1, 20, "do_nothing", 0, 2.0, None, jobs=1, replay=True)
+    config = make_config(good_main_py, matches=1, steps=20, opponent="do_nothing", jobs=1, replay=True)
     report = run_check(config, tmp_path / "run")
-    replay = report["matches"][0]["replay"]
-    assert replay and replay.endswith(".html"), report["matches"][0]["replay_note"]
+    replay = report.matches[0].replay
+    assert replay and replay.endswith(".html"), report.matches[0].replay_note
     assert "<html" in open(replay).read(2000).lower()
 
 
@@ -97,14 +97,14 @@ def test_slow_agent_fails_on_projected_overage(tmp_path):
 
 
 def test_resume_does_not_replay_finished_matches(tmp_path, good_main_py):
-    config = make_config(good_main_py, 2, 20, "do_nothing", 0, 2.0, None, jobs=1, replay=False)
+    config = make_config(good_main_py, matches=2, steps=20, opponent="do_nothing", jobs=1, replay=False)
     run_dir = tmp_path / "run"
     run_check(config, run_dir)
     lines = (run_dir / RESULTS).read_text().splitlines()
     kept = next(line for line in lines if json.loads(line)["index"] == 0)
     (run_dir / RESULTS).write_text(kept + "\n" + '{"index": 1, "status": "DO')  # interrupted mid-write
     first_episode = (run_dir / "match-000.json").stat().st_mtime_ns
-    report = run_check(config, run_dir, resume=True)
+    report = run_check(config, run_dir, resume=True).to_dict()
     assert (run_dir / "match-000.json").stat().st_mtime_ns == first_episode
     assert [m["index"] for m in report["matches"]] == [0, 1] and report["verdict"] == "PASS"
     with pytest.raises(Exception, match="already holds a check run"):

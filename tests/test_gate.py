@@ -71,17 +71,17 @@ def _report(tmp_path, main_py, name: str, **options) -> None:
     """A PASS report.json of a real check with these options (matches=0 only as an older gfsub wrote it)."""
     settings = {"matches": 1, "steps": 30, "opponent": "engine", **options}
     if settings["matches"] == 0:
-        config = make_config(main_py, 1, settings["steps"], settings["opponent"], 0, 2.0, None, jobs=1,
+        config = make_config(main_py, matches=1, steps=settings["steps"], opponent=settings["opponent"], jobs=1,
                              replay=False)
         config.matches = 0
-        report = build_report(config, [])
+        report = build_report(config, []).to_dict()
         (tmp_path / "runs" / name).mkdir(parents=True)
         (tmp_path / "runs" / name / "report.json").write_text(json.dumps(report))
         assert report["verdict"] == "PASS"
         return
-    config = make_config(main_py, settings["matches"], settings["steps"], settings["opponent"], 0, 2.0, None,
+    config = make_config(main_py, matches=settings["matches"], steps=settings["steps"], opponent=settings["opponent"],
                          jobs=2, replay=False)
-    assert run_check(config, tmp_path / "runs" / name)["verdict"] == "PASS"
+    assert run_check(config, tmp_path / "runs" / name).verdict == "PASS"
 
 
 @pytest.mark.parametrize("options, lacks", [
@@ -144,14 +144,15 @@ def test_package_load_failure_is_one_line(tmp_path):
 
 def test_forfeits_count_as_losses_and_opponent_forfeits_as_wins(tmp_path, main_py):
     raises = _write(tmp_path, "raises.py", "def agent(obs):\n    raise ValueError('boom')\n")
-    lost = run_check(make_config(raises, 1, 10, "engine", 0, 2.0, None, jobs=1, replay=False), tmp_path / "a")
-    assert (lost["wins"], lost["draws"], lost["losses"]) == (0, 0, 1) and lost["win_rate"] == 0.0
-    assert lost["matches"][0]["outcome"] == "loss" and lost["forfeits"]["candidate"] == ["match 0: ERROR"]
+    lost = run_check(make_config(raises, matches=1, steps=10, opponent="engine", jobs=1, replay=False), tmp_path / "a")
+    assert (lost.wins, lost.draws, lost.losses) == (0, 0, 1) and lost.win_rate == 0.0
+    assert lost.matches[0].outcome == "loss" and lost.forfeits["candidate"] == ["match 0: ERROR"]
 
-    won = run_check(make_config(main_py, 2, 10, str(raises), 0, 2.0, None, jobs=2, replay=False), tmp_path / "b")
-    assert (won["wins"], won["draws"], won["losses"]) == (2, 0, 0) and won["verdict"] == "PASS"
-    assert won["forfeits"]["opponent"] == ["match 0: ERROR", "match 1: ERROR"] and won["forfeits"]["candidate"] == []
-    assert won["win_rate"] == 1.0
+    won = run_check(make_config(main_py, matches=2, steps=10, opponent=str(raises), jobs=2, replay=False),
+                    tmp_path / "b")
+    assert (won.wins, won.draws, won.losses) == (2, 0, 0) and won.verdict == "PASS"
+    assert won.forfeits["opponent"] == ["match 0: ERROR", "match 1: ERROR"] and won.forfeits["candidate"] == []
+    assert won.win_rate == 1.0
 
 
 # ----- Ctrl-C and SIGTERM ----------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from agent_runtime.architecture import Architecture
 from builder import __version__, build
-from builder.render import BACKENDS, runtime_module_source, runtime_modules
+from builder.render import BACKENDS, embedded_module, runtime_modules
 from builder.validate import candidate_orders
 from builder.verify import verify_main_py
 from harness.environment import make_football
@@ -69,9 +69,13 @@ def test_provenance_header_and_layout(built):
 
 def test_runtime_code_is_agent_runtime_verbatim(built):
     source = built.output.read_text()
+    header = source[:source.index("# ===== agent_runtime/")]
     for name in runtime_modules(built.backend):
-        assert runtime_module_source(name) in source, name
+        module = embedded_module(name)
+        assert module.source in source, name
+        assert all(f"\n{statement}\n" in header for statement in module.imports), name  # imported once, at the top
     assert "from agent_runtime" not in source and "import agent_runtime" not in source
+    assert "\n\n\n\n" not in source, "no blank gaps where imports were"
 
 
 def test_model_load_failure_plays_fallback_and_fails_verification(built, tmp_path, capfd):
@@ -95,3 +99,13 @@ def test_verification_refuses_a_main_py_that_plays_differently(built):
     assert not report.passed
     assert report.agreement < 1.0 and report.max_abs_dq > 1e-4
     assert np.isfinite(report.max_abs_dq)
+
+
+def test_the_architecture_is_a_readable_literal_that_rebuilds_the_model(built):
+    import ast
+
+    tree = ast.parse(built.output.read_text())
+    literal = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                   and getattr(node.targets[0], "id", "") == "ARCHITECTURE")
+    assert Architecture.from_dict(ast.literal_eval(literal)) == built.arch
+    assert literal.end_lineno - literal.lineno >= len(built.arch.convs) + 4, "one key / one conv per line"

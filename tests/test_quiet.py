@@ -13,7 +13,9 @@ from tests.user_model import notebook_model
 OWN_LINE = re.compile(
     r"^(|[┏┃┡│└].*|(source|architecture|parameters|backend|weights blob|main\.py|parity|reference)\s.*"
     r"|main\.py in each target runtime.*|step 1 = loading.*|wrote .*|matches( ━.*)?|step1, overage.*"
-    r"|p50/p99/max of steps.*|runtime: .*|W/D/L .*|coverage: .*|PASS — report: .*)$")
+    r"|p50/p99/max of steps.*|runtime: .*|W/D/L .*|coverage: .*|PASS — report: .*"
+    r"|league: \d+ participants.*|standings|pairs|rating ± uncertainty.*|from the first participant.*"
+    r"|league complete: .*)$")
 
 
 def _gfsub(args: list, tmp_path, verbose: bool = False) -> list:
@@ -31,10 +33,12 @@ def model(tmp_path_factory):
     return path
 
 
-def test_build_and_check_print_only_gfsub_lines(model, tmp_path):
+def test_build_check_and_league_print_only_gfsub_lines(model, tmp_path):
     lines = _gfsub(["build", str(model), "-o", "main.py", "--verify-steps", "20"], tmp_path)
     lines += _gfsub(["check", "main.py", "--matches", "2", "--steps", "30", "--no-replay", "--run-dir", "run"],
                     tmp_path)
+    lines += _gfsub(["league", "main.py", "run_right", "--engine", "--matches-per-pair", "1", "--steps", "20",
+                     "--run-dir", "league"], tmp_path)
     foreign = [line for line in lines if not OWN_LINE.match(line)]
     assert foreign == []
     assert any(line.startswith("wrote main.py") for line in lines) and any(line.startswith("PASS") for line in lines)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from builder import agent_worker, build, source_worker
 from builder.cli import app
-from builder.render import BACKENDS, runtime_module_source, runtime_modules
+from builder.render import BACKENDS, embedded_module, runtime_modules
 from builder.runtimes import get_runtime, get_spec, load_specs, runtime_dir
 from tests.user_model import notebook_model
 
@@ -53,7 +53,7 @@ def _post_37_constructs(source: str) -> list:
 
 
 def _embedded_sources() -> dict:
-    sources = {f"agent_runtime/{name}.py": runtime_module_source(name)
+    sources = {f"agent_runtime/{name}.py": embedded_module(name).source
                for backend in BACKENDS for name in runtime_modules(backend)}
     for worker in (agent_worker, source_worker):  # run by the runtimes' own interpreters
         sources[f"builder/{Path(worker.__file__).name}"] = Path(worker.__file__).read_text()
