@@ -166,8 +166,10 @@ def check(
                                               replay, runtime, run_dir, resume)
         except Interrupted as stop:
             print_report(stop.report, stop.run_dir)
+            print_html_report(stop.run_dir)
             sys.exit(EXIT_INTERRUPTED)
     print_report(report, run_dir)
+    print_html_report(run_dir)
     sys.exit(0 if report.verdict == "PASS" else 1)
 
 
@@ -219,6 +221,22 @@ def live_progress() -> Iterator:
                 self._show()
 
         yield BarWatcher()
+
+
+def print_html_report(run_dir: Path) -> None:
+    """Write report.html for the run and print its path (the last line of check and league)."""
+    from harness.html_report import rebuild
+
+    with quiet():
+        path = rebuild(run_dir)
+    console.print(f"html report: {escape(str(path))}")
+
+
+@app.command("report")
+def report_command(run_dir: Annotated[Path, typer.Argument(help="The --run-dir of a check or league run.")]) -> None:
+    """(Re)write report.html of a check or league run directory from its results, older runs included."""
+    with handled():
+        print_html_report(run_dir)
 
 
 def _duration(seconds: float) -> str:
@@ -298,8 +316,10 @@ def league(
                                                ray_address, run_dir, resume, seed, runtime)
         except LeagueInterrupted as stop:
             print_league_report(stop.report, stop.run_dir)
+            print_html_report(stop.run_dir)
             sys.exit(EXIT_INTERRUPTED)
     print_league_report(report, run_dir)
+    print_html_report(run_dir)
 
 
 def _play_league(given: list, engine: bool, matches_per_pair: int, steps: int, scenario: str, jobs: int | None,

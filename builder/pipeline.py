@@ -4,7 +4,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
-from builder.errors import OptionValueError, OutputPathError, ParityError, RuntimeBackendError
+from builder.errors import (
+    GfsubError,
+    InternalError,
+    OptionValueError,
+    OutputPathError,
+    ParityError,
+    RuntimeBackendError,
+    UnsupportedArchitectureError,
+)
 from builder.files import staged_output
 from builder.load import SourceWeights, load_weights
 from builder.options import validate_range
@@ -86,21 +94,25 @@ def build(
                        arch_origin)
 
 
-def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> ParityError:
-    fix = ("store the weights as float32 (--weights-dtype float32)" if weights_dtype != "float32"
-           else "report this as a gfsub bug, with the weights file if you can share it")
+def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> GfsubError:
+    """Why main.py was refused: a model gfsub does not reproduce (the user's to know), float16 rounding (the
+    user's to change), or a main.py that differs from a rebuild that matches the model (a gfsub bug)."""
     if parity.rebuild_vs_source > THRESHOLDS["float32"][1]:
-        return ParityError(output, "the source model computes something gfsub's rebuild of its architecture does not "
-                           f"(max |dQ| {parity.rebuild_vs_source:.2e} on the verify match): a layer or setting gfsub "
-                           "does not model", "report this as a gfsub bug with the model file; gfsub will not build "
-                           "a main.py that plays differently from your model")
+        return UnsupportedArchitectureError(
+            output, "the source model computes something gfsub's rebuild of its architecture does not (max |dQ| "
+            f"{parity.rebuild_vs_source:.2e} on the verify match): a layer or setting gfsub does not model",
+            "gfsub will not build a main.py that plays differently from your model; open a gfsub issue with the "
+            "model file to have it supported")
     row = parity.failed_runtime()
     if row is not None and parity.agreement >= THRESHOLDS[weights_dtype][0]:
         problem = row.error or (f"action agreement {row.agreement:.2%}, max |dQ| {row.max_abs_dq:.2e} over "
                                 f"{row.steps} steps")
-        return ParityError(output, f"main.py does not play like the source model in runtime {row.runtime} "
-                           f"({row.versions}): {problem}", fix)
-    return ParityError(output, f"main.py does not play like the source model: {parity.summary()}", fix)
+        problem = f"main.py does not play like the source model in runtime {row.runtime} ({row.versions}): {problem}"
+    else:
+        problem = f"main.py does not play like the source model: {parity.summary()}"
+    if weights_dtype != "float32":
+        return ParityError(output, problem, "store the weights as float32 (--weights-dtype float32)")
+    return InternalError(output, problem)
 
 
 def validate_output_path(output: Path) -> None:

@@ -109,3 +109,11 @@ def test_the_architecture_is_a_readable_literal_that_rebuilds_the_model(built):
                    and getattr(node.targets[0], "id", "") == "ARCHITECTURE")
     assert Architecture.from_dict(ast.literal_eval(literal)) == built.arch
     assert literal.end_lineno - literal.lineno >= len(built.arch.convs) + 4, "one key / one conv per line"
+
+
+def test_report_pages_read_the_provenance_from_the_header(built):
+    from harness.html_report import provenance
+
+    found = dict(provenance(built.output))
+    assert found["built by"] == f"gfsub {__version__}" and found["source sha256"] == built.source.sha256
+    assert found["architecture"].startswith(built.arch.describe()) and found["backend"].startswith(built.backend)
