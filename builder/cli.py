@@ -333,7 +333,8 @@ def _play_league(given: list, engine: bool, matches_per_pair: int, steps: int, s
     from harness.participants import resolve_participants
     from harness.pools import LocalPool
 
-    config = make_league_config(resolve_participants(given, engine), matches_per_pair=matches_per_pair,
+    python = ensure_runtime(get_spec(runtime), on_create=announce_runtime).python  # participants load there
+    config = make_league_config(resolve_participants(given, engine, python), matches_per_pair=matches_per_pair,
                                 steps=steps, scenario=scenario, seed=seed, runtime=runtime, jobs=jobs)
     if ray_address is not None:
         from harness.ray_pool import RayPool
@@ -341,8 +342,9 @@ def _play_league(given: list, engine: bool, matches_per_pair: int, steps: int, s
         pool = RayPool(ray_address, match_timeout=config.match_timeout)
     else:
         jobs = jobs or os.cpu_count() or 1
-        pool = LocalPool(jobs=jobs, match_timeout=config.match_timeout, threads=max(1, (os.cpu_count() or 1) // jobs))
-    ensure_runtime(get_spec(runtime), on_create=announce_runtime)
+        # One thread per process: a league match runs the engine and two agent processes, and throughput is what
+        # counts here (multi-threaded BLAS in three processes on a few cores only spins).
+        pool = LocalPool(jobs=jobs, match_timeout=config.match_timeout, threads=1)
     digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()
     run_dir = run_dir or Path("runs") / f"league-{digest[:12]}"
     console.print(f"league: {len(config.participants)} participants, {config.total_matches} matches "

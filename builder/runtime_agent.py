@@ -46,7 +46,13 @@ class CallStats:
     overhead: list = field(default_factory=list)
 
 
-def missing_module_hint(module: str, runtime: Runtime) -> str:
+def missing_module_hint(module: str, runtime: Runtime, agent_file: "str | None" = None) -> str:
+    top = module.split(".")[0]
+    folder = Path(agent_file).parent if agent_file else None
+    if folder is not None and ((folder / f"{top}.py").is_file() or (folder / top).is_dir()):
+        return (f"hint: {top} is beside main.py, but this runtime's loader ({runtime.name}) does not put main.py's "
+                "folder on sys.path (Kaggle's 2020 loader did not either): submissions of that time added "
+                "/kaggle_simulations/agent to sys.path themselves")
     hint = (f"hint: module {module!r} is not installed in runtime {runtime.name} ({runtime.describe()}); "
             f"add it to that runtime's requirements in gfsub-runtimes.toml")
     if module.split(".")[0] == "gfootball":
@@ -146,7 +152,7 @@ class RuntimeAgent:
         """Raise for a failure reply, keeping the traceback and a hint for a missing module."""
         details = reply.get("error", "")
         if reply.get("missing_module"):
-            details += missing_module_hint(reply["missing_module"], self.runtime) + "\n"
+            details += missing_module_hint(reply["missing_module"], self.runtime, self.agent_file) + "\n"
         self.error = details
         last = details.strip().splitlines()[-1] if details.strip() else reply.get("exception", "error")
         raise AgentProcessError(f"in runtime {self.runtime.name} ({self.runtime.describe()}): {last}", details)

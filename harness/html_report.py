@@ -109,23 +109,29 @@ def standings_figure(standings: list) -> dict:
 
 
 def pairwise_figure(names: list, pairs: list) -> dict:
-    """Win rate of the row participant against the column one (from both sides of every pair)."""
+    """Each pair from both sides: points per match of the row participant against the column one (win 1, draw
+    1/2, so that a pair of draws is not painted as a pair of losses), with W/D/L and the win rate."""
     import plotly.graph_objects as go
 
     index = {name: i for i, name in enumerate(names)}
-    rates = [[None] * len(names) for _ in names]
+    points = [[None] * len(names) for _ in names]
     text = [[""] * len(names) for _ in names]
+    win_rate = [[None] * len(names) for _ in names]
     for pair in pairs:
         a, b = index[pair.a], index[pair.b]
-        rates[a][b] = pair.win_rate
-        rates[b][a] = pair.losses / pair.played if pair.played else None
+        if not pair.played:
+            continue
+        points[a][b] = (pair.wins + pair.draws / 2) / pair.played
+        points[b][a] = 1.0 - points[a][b]
+        win_rate[a][b], win_rate[b][a] = pair.wins / pair.played, pair.losses / pair.played
         text[a][b] = f"{pair.wins}/{pair.draws}/{pair.losses}"
         text[b][a] = f"{pair.losses}/{pair.draws}/{pair.wins}"
-    figure = go.Figure(go.Heatmap(z=rates, x=names, y=names, text=text, texttemplate="%{text}", zmin=0, zmax=1,
-                                  colorscale="RdYlGn", colorbar={"title": "win rate"},
-                                  hovertemplate="%{y} vs %{x}: win rate %{z:.0%} (W/D/L %{text})<extra></extra>"))
-    figure.update_layout(title="pairwise win rate (row against column; W/D/L)", yaxis_autorange="reversed",
-                         height=200 + 50 * len(names), **_layout())
+    figure = go.Figure(go.Heatmap(
+        z=points, x=names, y=names, text=text, customdata=win_rate, texttemplate="%{text}", zmin=0, zmax=1,
+        colorscale="RdYlGn", colorbar={"title": "points"},
+        hovertemplate="%{y} vs %{x}: W/D/L %{text}, win rate %{customdata:.0%}, points %{z:.2f}<extra></extra>"))
+    figure.update_layout(title="pairwise: points per match of the row against the column (win 1, draw ½; cells "
+                         "W/D/L)", yaxis_autorange="reversed", height=200 + 50 * len(names), **_layout())
     return figure.to_plotly_json()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from builder.errors import ParticipantError
 from builder.files import sha256_of
+from builder.runtime_agent import WORKER
 from harness.match import BUILTIN_AGENTS
 
 ENGINE = "engine"
@@ -29,9 +30,9 @@ class Participant:
         return self.agent not in (ENGINE, *BUILTIN_AGENTS)
 
 
-def resolve_participants(given: list[str], engine: bool) -> list[Participant]:
+def resolve_participants(given: list[str], engine: bool, python: str = sys.executable) -> list[Participant]:
     """Participants in the order given (the engine last); one-line errors for missing, unloadable or repeated
-    ones."""
+    ones. Files are loaded with `python` (the interpreter of the runtime they will play in)."""
     participants = []
     for text in given:
         if text in BUILTIN_AGENTS:
@@ -55,7 +56,8 @@ def resolve_participants(given: list[str], engine: bool) -> list[Participant]:
                                "name more main.py files or built-ins, or add --engine")
     files = [p for p in participants if p.is_file]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for participant, problem in zip(files, pool.map(load_problem, files), strict=True):
+        problems = pool.map(lambda participant: load_problem(participant, python), files)
+        for participant, problem in zip(files, problems, strict=True):
             if problem:
                 raise ParticipantError(participant.name, problem, "fix the file: kaggle-environments plays the "
                                        "last callable it defines")
@@ -83,12 +85,15 @@ def _refuse_duplicates(participants: list[Participant]) -> None:
         seen[key] = participant
 
 
+# Runs on the runtime's interpreter (Python 3.7 and newer): the loader of builder/agent_worker.py, which is the
+# runtime's own kaggle-environments when it has one.
 PROBE = """
 import json, os, sys
-from kaggle_environments.agent import get_last_callable
+sys.path.insert(0, sys.argv[3])
+from agent_worker import last_callable
 path = sys.argv[1]
 try:
-    agent = get_last_callable(open(path, encoding="utf-8").read(), path=path)
+    agent = last_callable(path)
     problem = "" if callable(agent) else "defines no callable (kaggle-environments plays the last one)"
 except Exception as exc:
     lines = str(exc).strip().splitlines()
@@ -99,11 +104,14 @@ os.write(int(sys.argv[2]), json.dumps(problem).encode())
 """
 
 
-def load_problem(participant: Participant) -> str:
-    """'' if the file loads to a callable in a fresh process, else what went wrong."""
+def load_problem(participant: Participant, python: str = sys.executable) -> str:
+    """'' if the file loads to a callable in a fresh process of `python`, else what went wrong."""
     read_end, write_end = os.pipe()
     try:
-        process = subprocess.Popen([sys.executable, "-c", PROBE, participant.agent, str(write_end)],
+        worker_folder = str(WORKER.parent)
+        # -I: no script folder or working directory on sys.path, so a helper module imports only if the loader
+        # itself makes it importable, as in a match.
+        process = subprocess.Popen([python, "-I", "-c", PROBE, participant.agent, str(write_end), worker_folder],
                                    pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL, cwd=str(Path(participant.agent).parent))
         os.close(write_end)

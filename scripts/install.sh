@@ -17,6 +17,7 @@ APT_PACKAGES=(
   libsdl2-dev libsdl2-image-dev libsdl2-ttf-dev libsdl2-gfx-dev
   libboost-thread-dev libboost-system-dev libboost-filesystem-dev libboost-python-dev
   libgl1-mesa-dev libegl-dev cmake build-essential python3-dev
+  iproute2  # the Ray test's network namespace
   chromium  # report.html's browser test (driven by playwright, offline)
 )
 

@@ -123,6 +123,8 @@ def _bad_cases(tmp: Path) -> list:
         (["run_right"], "at least 2 participants"),
         (["run_right", "do_nothing", "--matches-per-pair", "0"], "--matches-per-pair"),
         (["run_right", "do_nothing", "--ray", "127.0.0.1:1"], "nothing answers there"),
+        # Kaggle's 2020 loader did not put main.py's folder on sys.path: a helper module beside it does not import
+        ([SPRINTER, "run_right", "--runtime", "kaggle-2020"], "No module named 'utils'"),
     ]
 
 
