@@ -70,7 +70,7 @@ def build(
     source = load_weights(weights)
     arch, arch_origin = resolve_architecture(source, arch_file)
     named = validate_weights(source, arch)
-    rendered = render_main_py(source, arch, named, fallback_action, arch_flag=arch_file is not None,
+    rendered = render_main_py(source, arch, named, fallback_action=fallback_action, arch_flag=arch_file is not None,
                               backend=backend, weights_dtype=weights_dtype)
 
     created = make_folders(output.parent)
@@ -81,8 +81,8 @@ def build(
             parity = None
             if verify:
                 runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
-                parity = verify_main_py(temporary, arch, named, verify_steps, weights_dtype, tuple(runtimes),
-                                        source=plan_reference(source))
+                parity = verify_main_py(temporary, arch, named, steps=verify_steps, weights_dtype=weights_dtype,
+                                        targets=tuple(runtimes), source=plan_reference(source))
             if parity is not None and not parity.passed:
                 raise _parity_error(output, parity, weights_dtype)
         written = True

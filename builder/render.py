@@ -110,6 +110,7 @@ def render_main_py(
     source: SourceWeights,
     arch: Architecture,
     named_weights: NamedWeights,
+    *,
     fallback_action: int = 0,
     arch_flag: bool = False,
     backend: str = "numpy",

@@ -145,7 +145,7 @@ def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, refer
     return row
 
 
-def verify_main_py(main_py: Path, arch: Architecture, named_weights: NamedWeights, steps: int = 300,
+def verify_main_py(main_py: Path, arch: Architecture, named_weights: NamedWeights, *, steps: int = 300,
                    weights_dtype: str = "float32", targets: tuple = (), source=None) -> ParityReport:
     """Load main.py like Kaggle, play it on the engine, compare with the reference model; then replay the
     same observations inside each target runtime (`targets`: ready Runtime objects) and compare there.
