@@ -72,7 +72,7 @@ def embedded_module(name: str) -> EmbeddedModule:
             imports.append(ast.unparse(node))
             replaced.update(dict.fromkeys(span, None))
     kept = [replaced.get(i, line) for i, line in enumerate(lines)]
-    text = "\n".join(line for line in kept if line is not None).strip() + "\n"
+    text = "\n".join(line for line in kept if line is not None).strip()  # the template adds the line breaks
     while "\n\n\n\n" in text:  # no blank gaps where imports were
         text = text.replace("\n\n\n\n", "\n\n\n")
     return EmbeddedModule(f"{name}.py", text, imports)

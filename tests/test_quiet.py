@@ -15,7 +15,7 @@ OWN_LINE = re.compile(
     r"|main\.py in each target runtime.*|step 1 = loading.*|wrote .*|matches( ━.*)?|step1, overage.*"
     r"|p50/p99/max of steps.*|runtime: .*|W/D/L .*|coverage: .*|PASS — report: .*"
     r"|league: \d+ participants.*|standings|pairs|rating ± uncertainty.*|from the first participant.*"
-    r"|league complete: .*)$")
+    r"|league complete: .*|html report: .*)$")
 
 
 def _gfsub(args: list, tmp_path, verbose: bool = False) -> list:
