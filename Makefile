@@ -20,11 +20,11 @@ demo: $(STAMP)
 	$(PY) -m builder.demo --out $(DEMO)
 
 test: runtimes
-	$(PY) -m ruff check builder agent_runtime tests benchmarks
+	$(PY) -m ruff check builder agent_runtime harness tests benchmarks scripts
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check builder agent_runtime tests benchmarks
+	$(PY) -m ruff check builder agent_runtime harness tests benchmarks scripts
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info
