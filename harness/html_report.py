@@ -211,7 +211,7 @@ def check_page(run_dir: Path, report, results: list) -> Path:
     ]
     figures["win-rate"] = win_rate_figure([(f"vs {Path(report.config['opponent']).name}", report.win_rate,
                                             report.win_rate_95ci)])
-    summary.append('<div class="plot" id="win-rate"></div>')
+    summary.append('<div class="plot short" id="win-rate"></div>')
     replays = {}
     for match in report.matches:
         result = by_index.get(match.index)
@@ -267,7 +267,8 @@ body {{ font-family: system-ui, sans-serif; margin: 24px; color: #222; }}
 table {{ border-collapse: collapse; margin: 8px 0; }} td, th {{ padding: 3px 10px; border-bottom: 1px solid #ddd;
 text-align: left; vertical-align: top; }}
 .grid {{ display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }}
-.plot {{ min-height: 320px; }} .replay canvas {{ width: 100%; border: 1px solid #ccc; }}
+.plot {{ min-height: 320px; }} .plot.short {{ min-height: 0; }}
+.replay canvas {{ width: 100%; border: 1px solid #ccc; }}
 pre {{ background: #f6f6f6; padding: 8px; overflow: auto; }}
 </style>
 <script>{plotly.offline.get_plotlyjs()}</script>
