@@ -157,20 +157,27 @@ def check(
                                          "or a runtime of `gfsub runtime list`, in its own process.")] = "current",
 ) -> None:
     """Play real matches with kaggle-environments; exit 0 only if main.py would not forfeit or run out of time."""
-    from harness.check import Interrupted
+    report = play_and_show(lambda: _play_check(main_py, matches, steps, opponent, seed, slowdown, match_timeout,
+                                               jobs, replay, runtime, run_dir, resume), print_report)
+    sys.exit(0 if report.verdict == "PASS" else 1)
+
+
+def play_and_show(play, show):
+    """Run `play() -> (run_dir, report)` quietly, then `show(report, run_dir)` and write report.html; an
+    interrupted run is shown the same way and exits 130. -> the report."""
+    from harness.pools import RunInterrupted
 
     with handled():
         try:
             with quiet():
-                run_dir, report = _play_check(main_py, matches, steps, opponent, seed, slowdown, match_timeout, jobs,
-                                              replay, runtime, run_dir, resume)
-        except Interrupted as stop:
-            print_report(stop.report, stop.run_dir)
+                run_dir, report = play()
+        except RunInterrupted as stop:
+            show(stop.report, stop.run_dir)
             print_html_report(stop.run_dir)
             sys.exit(EXIT_INTERRUPTED)
-    print_report(report, run_dir)
+    show(report, run_dir)
     print_html_report(run_dir)
-    sys.exit(0 if report.verdict == "PASS" else 1)
+    return report
 
 
 def _play_check(main_py: Path, matches: int, steps: int, opponent: str, seed: int, slowdown: float,
@@ -307,19 +314,8 @@ def league(
 ) -> None:
     """Round robin between candidates: openskill ratings, a pairwise W/D/L table with 95% intervals, forfeits
     named. Each match in its own process, locally or on a Ray cluster."""
-    from harness.league import LeagueInterrupted
-
-    with handled():
-        try:
-            with quiet():
-                run_dir, report = _play_league(participants, engine, matches_per_pair, steps, scenario, jobs,
-                                               ray_address, run_dir, resume, seed, runtime)
-        except LeagueInterrupted as stop:
-            print_league_report(stop.report, stop.run_dir)
-            print_html_report(stop.run_dir)
-            sys.exit(EXIT_INTERRUPTED)
-    print_league_report(report, run_dir)
-    print_html_report(run_dir)
+    play_and_show(lambda: _play_league(participants, engine, matches_per_pair, steps, scenario, jobs, ray_address,
+                                       run_dir, resume, seed, runtime), print_league_report)
 
 
 def _play_league(given: list, engine: bool, matches_per_pair: int, steps: int, scenario: str, jobs: int | None,

@@ -14,23 +14,13 @@ from builder.files import sha256_of
 from builder.options import validate_range
 from builder.runtimes import get_spec
 from harness.match import BUILTIN_OPPONENTS
-from harness.pools import LocalPool, play_and_record
+from harness.pools import LocalPool, play_run
 from harness.progress import Watcher
 from harness.results import MatchResult, MatchSpec
-from harness.rundir import open_run_dir, write_report
 from harness.stats import wilson_interval
 from harness.timing import ACT_TIMEOUT, FULL_MATCH_STEPS, OVERAGE_POOL, step_timing
 
 RELEASE_MIN_MATCHES = 2  # one per side
-
-
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM stopped a run; `.report` is the INTERRUPTED report written for it."""
-
-    def __init__(self, report: "CheckReport", run_dir: Path) -> None:
-        super().__init__("interrupted")
-        self.report = report
-        self.run_dir = run_dir
 
 
 @dataclass
@@ -68,22 +58,12 @@ def match_specs(config: CheckConfig, run_dir: Path) -> list:
 
 def run_check(config: CheckConfig, run_dir: Path, resume: bool = False, watcher: "Watcher | None" = None
               ) -> "CheckReport":
-    """Play the missing matches, append each to results.jsonl as it finishes; -> the report.
-    On Ctrl-C or SIGTERM: kill the running matches, keep the finished ones, write an INTERRUPTED report, raise
-    Interrupted (`--resume` continues the run)."""
-    done = open_run_dir(run_dir, asdict(config), resume, "check")
-    finished = {result.index for result in done}
-    todo = [spec for spec in match_specs(config, run_dir) if spec.index not in finished]
+    """Play the missing matches, append each to results.jsonl as it finishes; -> the report (also report.json).
+    On Ctrl-C or SIGTERM: the finished matches are kept and RunInterrupted carries an INTERRUPTED report."""
     pool = LocalPool(jobs=config.jobs, match_timeout=config.match_timeout, threads=config.threads_per_match)
-    try:
-        play_and_record(pool, todo, run_dir, done, watcher)
-    except KeyboardInterrupt:
-        report = build_report(config, done, interrupted=True)
-        write_report(run_dir, report.to_dict())
-        raise Interrupted(report, run_dir) from None
-    report = build_report(config, done)
-    write_report(run_dir, report.to_dict())
-    return report
+    return play_run(pool, match_specs(config, run_dir), run_dir, kind="check", settings=asdict(config),
+                    resume=resume, watcher=watcher,
+                    make_report=lambda results, interrupted: build_report(config, results, interrupted))
 
 
 @dataclass

@@ -15,11 +15,10 @@ from builder.runtimes import get_spec
 from harness.check import default_match_timeout
 from harness.environment import SCENARIO
 from harness.participants import ENGINE, Participant
-from harness.pools import play_and_record
+from harness.pools import play_run
 from harness.progress import Watcher
 from harness.ratings import rate
 from harness.results import CANDIDATE_FORFEITS, FORFEITS, MatchResult, MatchSpec
-from harness.rundir import open_run_dir, write_report
 from harness.stats import wilson_interval
 from harness.timing import FULL_MATCH_STEPS
 
@@ -188,16 +187,12 @@ def build_league_report(config: LeagueConfig, results: list[MatchResult], interr
             void.append(f"match {result.index} ({home} vs {away}): {result.status}")
             continue
         games.append((home, away, points))
-        _count(standings[home], points, result.score[0], result.score[1])
-        _count(standings[away], 1.0 - points, result.score[1], result.score[0])
         for a, b, a_points, a_goals, b_goals in ((home, away, points, *result.score),
                                                  (away, home, 1.0 - points, result.score[1], result.score[0])):
-            record = pairs.setdefault((a, b), PairRecord(a, b))
-            record.played += 1
-            record.wins += a_points == 1.0
-            record.draws += a_points == 0.5
-            record.losses += a_points == 0.0
-            record.goal_difference += a_goals - b_goals
+            standing = _tally(standings[a], a_points)
+            standing.goals_for += a_goals
+            standing.goals_against += b_goals
+            _tally(pairs.setdefault((a, b), PairRecord(a, b)), a_points).goal_difference += a_goals - b_goals
     for name, rating in rate(names, games).items():
         standing = standings[name]
         standing.rating, standing.uncertainty, standing.conservative = rating.mu, rating.sigma, rating.conservative
@@ -210,37 +205,20 @@ def build_league_report(config: LeagueConfig, results: list[MatchResult], interr
     return LeagueReport(settings, len(results), config.total_matches, interrupted, order, pair_list, matches, void)
 
 
-def _count(standing: Standing, points: float, goals_for: int, goals_against: int) -> None:
-    standing.played += 1
-    standing.wins += points == 1.0
-    standing.draws += points == 0.5
-    standing.losses += points == 0.0
-    standing.goals_for += goals_for
-    standing.goals_against += goals_against
+def _tally(record, points: float):
+    """Count one match (points 1 / 0.5 / 0) in a Standing or PairRecord; -> the record."""
+    record.played += 1
+    record.wins += points == 1.0
+    record.draws += points == 0.5
+    record.losses += points == 0.0
+    return record
 
 
 # ----- the run ------------------------------------------------------------------------------------------------
-class LeagueInterrupted(Exception):
-    """Ctrl-C or SIGTERM stopped a league; `.report` is what finished (`--resume` continues)."""
-
-    def __init__(self, report: LeagueReport, run_dir: Path) -> None:
-        super().__init__("interrupted")
-        self.report, self.run_dir = report, run_dir
-
-
 def run_league(config: LeagueConfig, run_dir: Path, pool, *, resume: bool = False,
                watcher: "Watcher | None" = None) -> LeagueReport:
     """Play the league's missing matches on `pool` (LocalPool or RayPool), recording each as it finishes;
-    -> the report, also written to report.json."""
-    done = open_run_dir(run_dir, asdict(config), resume, "league")
-    finished = {result.index for result in done}
-    todo = [spec for spec in match_specs(config, run_dir) if spec.index not in finished]
-    try:
-        play_and_record(pool, todo, run_dir, done, watcher)
-    except KeyboardInterrupt:
-        report = build_league_report(config, done, interrupted=True)
-        write_report(run_dir, report.to_dict())
-        raise LeagueInterrupted(report, run_dir) from None
-    report = build_league_report(config, done)
-    write_report(run_dir, report.to_dict())
-    return report
+    -> the report, also written to report.json (RunInterrupted on Ctrl-C, as for a check)."""
+    return play_run(pool, match_specs(config, run_dir), run_dir, kind="league", settings=asdict(config),
+                    resume=resume, watcher=watcher,
+                    make_report=lambda results, interrupted: build_league_report(config, results, interrupted))

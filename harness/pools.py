@@ -8,7 +8,7 @@ from pathlib import Path
 from harness.processes import MatchProcesses, run_match, sigterm_as_interrupt
 from harness.progress import Watcher
 from harness.results import MatchResult, MatchSpec
-from harness.rundir import ResultsLog
+from harness.rundir import ResultsLog, open_run_dir, write_report
 
 OnResult = Callable[[MatchResult], None]
 OnProgress = Callable[[int, int], None]  # (match index, steps played so far)
@@ -40,6 +40,34 @@ class LocalPool:
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C or SIGTERM stopped a check or league; `.report` is the INTERRUPTED report written for it
+    (`--resume` continues the run)."""
+
+    def __init__(self, report, run_dir: Path) -> None:
+        super().__init__("interrupted")
+        self.report, self.run_dir = report, run_dir
+
+
+def play_run(pool, specs: list[MatchSpec], run_dir: Path, *, kind: str, settings: dict, resume: bool,
+             make_report: Callable[[list, bool], object], watcher: "Watcher | None" = None):
+    """A check's or a league's run: open the run directory (`kind`, `settings`), play the matches of `specs` not
+    finished yet, write report.json from `make_report(results, interrupted)`; -> the report. On Ctrl-C or SIGTERM
+    the running matches are killed, the finished ones kept, and RunInterrupted raised with the report."""
+    done = open_run_dir(run_dir, settings, resume, kind)
+    finished = {result.index for result in done}
+    todo = [spec for spec in specs if spec.index not in finished]
+    try:
+        play_and_record(pool, todo, run_dir, done, watcher)
+    except KeyboardInterrupt:
+        report = make_report(done, True)
+        write_report(run_dir, report.to_dict())
+        raise RunInterrupted(report, run_dir) from None
+    report = make_report(done, False)
+    write_report(run_dir, report.to_dict())
+    return report
 
 
 def play_and_record(pool, specs: list[MatchSpec], run_dir: Path, done: list, watcher: "Watcher | None" = None
