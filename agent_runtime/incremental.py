@@ -3,92 +3,115 @@
 The idea: the model's input is the difference of two SMM frames, and gfootball's SMM marks ONE pixel per player,
 the ball and the active player, so only a few dozen of the 27,648 inputs are non-zero. For the all-zero input
 every activation is a constant (border effects of `same` padding included), computed once at load, together
-with fc1's response to it. Per step, walking the layers in order, only the outputs whose receptive field holds a
-changed input are recomputed (conv, activation, then pooling over the windows that hold a changed conv output),
-and fc1's response is corrected by the rows of the features that changed, read as contiguous blocks of fc1's
-kernel. Everything after fc1 is small and shared with the dense path. When too much changed for this to pay, the
-dense path runs instead.
+with fc1's response to it. Per step, layer by layer, only the outputs whose window holds a changed input are
+recomputed, and only those whose value really moved go on to the next layer; lookup tables made at load say
+which outputs an input reaches and which inputs a window reads. fc1's response is then corrected with the kernel
+rows of the positions that moved, read as contiguous blocks. Everything after fc1 is small and shared with the
+dense path. A layer that too much of its input changed for this to pay (a goal's reset of every player, say) is
+computed whole, the dense way, and the next layer goes on from its result.
 """
 
 import numpy as np
 
 from agent_runtime.numpy_model import NumpySplitterConvNN, activate, pad_amounts
 
-# Fall back to the dense path once this share of a layer's positions changed. On the notebook net the incremental
-# path costs as much as the dense one at about 40 % of fc1's input positions, but a fallback decided at the last
-# layer pays for both: on real matches 0.6 gave the best p99 (0.35: p99 1.35 ms; 0.6: 0.65 ms; dense: 0.91 ms).
-DENSE_ABOVE = 0.6
+# A conv or pool layer is computed whole once a change reaches more than this share of its outputs, and fc1 once
+# more than FC1_DENSE_ABOVE of its input positions moved: past these shares the incremental way costs more
+# (crossovers measured on the notebook net: benchmarks/bench_forward.py, table in benchmarks/FORWARD.md).
+DENSE_ABOVE = 0.7
+FC1_DENSE_ABOVE = 0.5
 
 
 class _Stage:
-    """One conv (or max-pool) of every branch: its geometry and its output for the all-zero network input."""
+    """One conv or max-pool of every branch, with the tables to recompute a few of its outputs.
 
-    def __init__(self, kind: str, window: tuple, strides: tuple, padding: str, in_hw: tuple, out_hw: tuple,
-                 base_in: np.ndarray, base_out: np.ndarray, kernels=None, biases=None, activation: str = "") -> None:
-        self.kind, self.window, self.strides = kind, tuple(window), tuple(strides)
-        self.out_hw = tuple(out_hw)
-        if padding == "same":
-            self.pad = (pad_amounts(in_hw[0], window[0], strides[0]), pad_amounts(in_hw[1], window[1], strides[1]))
-        else:
-            self.pad = ((0, 0), (0, 0))
-        fill = -np.inf if kind == "pool" else 0.0
-        (top, bottom), (left, right) = self.pad
-        self.base_in_padded = np.pad(base_in, ((0, 0), (top, bottom), (left, right), (0, 0)), mode="constant",
-                                     constant_values=fill).astype(np.float32)
-        self.base_out = base_out
-        self.kernels = None if kernels is None else kernels.reshape(kernels.shape[0], -1, kernels.shape[-1])
-        self.biases, self.activation = biases, activation
-        self.reach = tuple(-(-w // s) for w, s in zip(self.window, self.strides))  # outputs one input can touch
+    Positions are flat indices into (branch, row, col) of the stage's input or output; values are (n, channels).
+    """
 
-    def affected(self, branch: np.ndarray, row: np.ndarray, col: np.ndarray) -> tuple:
-        """The (branch, row, col) outputs whose window holds any of these inputs, sorted, without duplicates."""
-        rows = _window_starts(row, self.pad[0][0], self.window[0], self.strides[0], self.reach[0], self.out_hw[0])
-        cols = _window_starts(col, self.pad[1][0], self.window[1], self.strides[1], self.reach[1], self.out_hw[1])
-        r = np.broadcast_to(rows[:, :, None], rows.shape + (cols.shape[1],))
-        c = np.broadcast_to(cols[:, None, :], (cols.shape[0], rows.shape[1], cols.shape[1]))
-        keep = (r >= 0) & (c >= 0)
-        linear = (branch[:, None, None] * self.out_hw[0] + r) * self.out_hw[1] + c
-        linear = np.unique(linear[keep])
-        rest, col_out = np.divmod(linear, self.out_hw[1])
-        branch_out, row_out = np.divmod(rest, self.out_hw[0])
-        return branch_out, row_out, col_out
+    def __init__(self, stage: tuple, base_in: np.ndarray, base_out: np.ndarray) -> None:
+        kind, window, strides, padding, kernels, biases, activation = stage
+        self.stage, self.kind, self.activation = stage, kind, activation
+        branches, height, width, channels = base_in.shape
+        out_h, out_w, filters = base_out.shape[1:]
+        self.base_in = np.ascontiguousarray(base_in, dtype=np.float32)
+        self.base_out = np.ascontiguousarray(base_out.reshape(-1, filters), dtype=np.float32)
+        self.n_outputs = len(self.base_out)
+        if kind == "conv":
+            self.kernels = np.ascontiguousarray(kernels.reshape(branches, -1, filters))  # (branch, window, filters)
+            self.biases = biases
+        self.window_size = window[0] * window[1] * channels
+        self.branch_starts = np.arange(branches + 1) * out_h * out_w
+        self.dense_above = int(DENSE_ABOVE * self.n_outputs)
+        self.ran_dense = False
 
-    def run(self, values: np.ndarray, branch, row, col) -> tuple:
-        """This stage's output given its input changed at (branch, row, col) to `values`; -> (output, changed)."""
-        padded = self.base_in_padded.copy()
-        padded[branch, row + self.pad[0][0], col + self.pad[1][0]] = values
-        out_branch, out_row, out_col = self.affected(branch, row, col)
-        output = self.base_out.copy()
-        if out_branch.size == 0:
-            return output, (out_branch, out_row, out_col)
-        kh, kw = self.window
-        rows = (out_row * self.strides[0])[:, None] + np.arange(kh)
-        cols = (out_col * self.strides[1])[:, None] + np.arange(kw)
-        patches = padded[out_branch[:, None, None], rows[:, :, None], cols[:, None, :]]  # (n, kh, kw, C)
+        pads = [pad_amounts(n, k, s) if padding == "same" else (0, 0) for n, k, s in zip((height, width), window,
+                                                                                          strides)]
+        padded = np.pad(self.base_in, [(0, 0)] + pads + [(0, 0)], mode="constant",
+                        constant_values=-np.inf if kind == "pool" else 0.0)
+        self.base_padded = np.ascontiguousarray(padded.reshape(-1, channels))
+        padded_hw = padded.shape[1:3]
+        (top, _), (left, _) = pads
+        b, r, c = np.meshgrid(np.arange(branches), np.arange(height), np.arange(width), indexing="ij")
+        self.padded_row = ((b * padded_hw[0] + r + top) * padded_hw[1] + c + left).reshape(-1)
+        self.window_rows = _window_rows(branches, (out_h, out_w), padded_hw, window, strides)
+        self.reached = _reached_outputs(base_in.shape[:3], (out_h, out_w), (top, left), window, strides)
+
+    def __call__(self, changed: np.ndarray, values: np.ndarray) -> tuple:
+        """Inputs at sorted positions `changed` now hold `values` -> (sorted output positions that moved, values).
+
+        Few outputs reached: recompute those. Many (a share above DENSE_ABOVE): the whole layer."""
+        hits = np.bincount(self.reached[changed].reshape(-1), minlength=self.n_outputs + 1)
+        outputs = np.flatnonzero(hits[: self.n_outputs])  # sorted, so each branch's outputs are one slice
+        self.ran_dense = len(outputs) > self.dense_above
+        if self.ran_dense:
+            return self.dense(changed, values)
+        padded = self.base_padded.copy()
+        padded[self.padded_row[changed]] = values
+        patches = padded[self.window_rows[outputs]]  # (n, kh * kw, channels)
         if self.kind == "pool":
-            fresh = patches.max(axis=(1, 2))
+            fresh = patches.max(axis=1)
         else:
-            patches = patches.reshape(len(out_branch), -1)
-            bounds = np.searchsorted(out_branch, np.arange(len(self.kernels) + 1))
-            fresh = np.empty((len(out_branch), self.kernels.shape[-1]), dtype=np.float32)
-            for b in range(len(self.kernels)):  # one matrix product per branch (each has its own kernel)
-                start, stop = bounds[b], bounds[b + 1]
-                if stop > start:
-                    fresh[start:stop] = patches[start:stop] @ self.kernels[b] + self.biases[b]
+            patches = patches.reshape(len(outputs), self.window_size)
+            fresh = np.empty((len(outputs), self.base_out.shape[1]), dtype=np.float32)
+            bounds = np.searchsorted(outputs, self.branch_starts).tolist()
+            for branch, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+                if stop > start:  # one matrix product per branch (each has its own kernel)
+                    np.matmul(patches[start:stop], self.kernels[branch], out=fresh[start:stop])
+                    fresh[start:stop] += self.biases[branch]
             fresh = activate(fresh, self.activation)
-        # Only outputs whose value really moved change anything downstream (a ReLU often keeps its 0).
-        moved = np.any(fresh != self.base_out[out_branch, out_row, out_col], axis=-1)
-        output[out_branch, out_row, out_col] = fresh
-        return output, (out_branch[moved], out_row[moved], out_col[moved])
+        moved = np.any(fresh != self.base_out[outputs], axis=1)  # a ReLU often keeps its 0: nothing to pass on
+        return outputs[moved], fresh[moved]
+
+    def dense(self, changed: np.ndarray, values: np.ndarray) -> tuple:
+        """The same result through the dense layer (NumpySplitterConvNN's own code) on the whole input."""
+        x = self.base_in.copy()
+        x.reshape(-1, x.shape[-1])[changed] = values
+        out = NumpySplitterConvNN.apply_stage(x, self.stage).reshape(self.base_out.shape)
+        moved = np.flatnonzero(np.any(out != self.base_out, axis=1))
+        return moved, out[moved]
 
 
-def _window_starts(index: np.ndarray, pad_before: int, window: int, stride: int, reach: int, size: int):
-    """For input positions `index` (n,), the output positions whose window covers them, as (n, reach); -1 = none."""
-    first = -((-(index + pad_before - window + 1)) // stride)  # ceil division
-    last = (index + pad_before) // stride
-    candidates = first[:, None] + np.arange(reach)
-    valid = (candidates <= last[:, None]) & (candidates >= 0) & (candidates < size)
-    return np.where(valid, candidates, -1)
+def _window_rows(branches: int, out_hw: tuple, padded_hw: tuple, window: tuple, strides: tuple) -> np.ndarray:
+    """(outputs, kh * kw): the rows of the flattened padded input each output's window reads, in kernel order."""
+    b, i, j, u, v = np.meshgrid(np.arange(branches), np.arange(out_hw[0]), np.arange(out_hw[1]),
+                                np.arange(window[0]), np.arange(window[1]), indexing="ij")
+    rows = (b * padded_hw[0] + i * strides[0] + u) * padded_hw[1] + j * strides[1] + v
+    return rows.reshape(-1, window[0] * window[1])
+
+
+def _reached_outputs(in_shape: tuple, out_hw: tuple, pad_before: tuple, window: tuple, strides: tuple):
+    """(inputs, reach): the outputs whose window holds each input, at most ceil(k / s) per axis; padded with the
+    number of outputs (one past the last) where there are fewer."""
+    branches, height, width = in_shape
+    (kh, kw), (sh, sw), (top, left) = window, strides, pad_before
+    reach_h, reach_w = -(-kh // sh), -(-kw // sw)
+    b, r, c, a, e = np.meshgrid(np.arange(branches), np.arange(height), np.arange(width), np.arange(reach_h),
+                                np.arange(reach_w), indexing="ij")
+    i, j = (r + top) // sh - a, (c + left) // sw - e  # candidate output row and column
+    inside = (i >= 0) & (i < out_hw[0]) & (j >= 0) & (j < out_hw[1]) & (r + top - i * sh < kh) & (
+        c + left - j * sw < kw)
+    none = branches * out_hw[0] * out_hw[1]
+    return np.where(inside, (b * out_hw[0] + i) * out_hw[1] + j, none).reshape(-1, reach_h * reach_w)
 
 
 class IncrementalForward:
@@ -97,48 +120,50 @@ class IncrementalForward:
     def __init__(self, network: NumpySplitterConvNN) -> None:
         self.network = network
         arch = network.arch
-        zero = np.zeros((arch.n_branches,) + tuple(arch.input_shape[:2]) + (1,), dtype=np.float32)
+        height, width = arch.input_shape[:2]
+        x = np.zeros((arch.n_branches, height, width, 1), dtype=np.float32)  # the all-zero input, branch-major
         self.stages = []
-        x = zero
         for stage in network.layer_stages():
-            kind, window, strides, padding, kernels, biases, activation = stage
             out = network.apply_stage(x, stage)
-            self.stages.append(_Stage(kind, window, strides, padding, x.shape[1:3], out.shape[1:3], x, out, kernels,
-                                      biases, activation))
+            self.stages.append(_Stage(stage, x, out))
             x = out
-        self.base_features = x
-        self.block = int(x.shape[-1])  # features per position: a contiguous block of fc1's kernel rows
+        # observation index (row, col, channel) -> input position (branch = channel, row, col)
+        r, c, b = np.meshgrid(np.arange(height), np.arange(width), np.arange(arch.n_branches), indexing="ij")
+        self.input_position = ((b * height + r) * width + c).reshape(-1)
+        self.base_features = x.reshape(-1, x.shape[-1])  # (fc1's input positions, features per position)
         self.fc1_kernel, self.fc1_bias = network.dense[network.hidden[0]]  # (needs a dense layer: see the loader)
-        self.base_fc1 = x.reshape(-1) @ self.fc1_kernel + self.fc1_bias
-        self.positions = int(np.prod(x.shape[:3]))
-        self.last_changed_fraction = 0.0
+        self.base_fc1 = self.base_features.reshape(-1) @ self.fc1_kernel + self.fc1_bias
+        self.fc1_dense_above = int(FC1_DENSE_ABOVE * len(self.base_features))
+        self.last_changed_fraction = 0.0  # share of fc1's input features that moved, last call
+        self.last_dense_layers = 0  # how many layers (convs, pools, fc1) were computed whole, last call
 
     def __call__(self, observation: np.ndarray) -> np.ndarray:
-        observation = np.asarray(observation, dtype=np.float32)
-        row, col, branch = np.nonzero(observation)  # the few marked pixels; each channel is one branch
-        order = np.argsort(branch, kind="stable")
-        branch, row, col = branch[order], row[order], col[order]
-        values = observation[row, col, branch][:, None]
+        flat = np.asarray(observation, dtype=np.float32).reshape(-1)
+        marked = np.flatnonzero(flat != 0)  # the few pixels that differ from the previous frame
+        positions = self.input_position[marked]
+        order = np.argsort(positions)
+        changed, values = positions[order], flat[marked[order]][:, None]
         for stage in self.stages:
-            output, (branch, row, col) = stage.run(values, branch, row, col)
-            values = output[branch, row, col]
-            if len(branch) > DENSE_ABOVE * stage.out_hw[0] * stage.out_hw[1] * len(output):
-                self.last_changed_fraction = 1.0
-                return self.network(observation)  # too much changed: the dense path is faster
-        linear = (branch * self.stages[-1].out_hw[0] + row) * self.stages[-1].out_hw[1] + col
-        self.last_changed_fraction = len(linear) / self.positions
-        delta = (values - self.base_features[branch, row, col]).reshape(len(linear), self.block)
+            changed, values = stage(changed, values)
+
+        delta = values - self.base_features[changed]
+        self.last_changed_fraction = np.count_nonzero(delta) / self.base_features.size
+        self.last_dense_layers = sum(stage.ran_dense for stage in self.stages)
+        if len(changed) > self.fc1_dense_above:
+            self.last_dense_layers += 1
+            features = self.base_features.copy()
+            features[changed] = values
+            return self.network.head(features.reshape(-1) @ self.fc1_kernel + self.fc1_bias)
         fc1 = self.base_fc1.copy()
-        for start, stop in _runs(linear):  # consecutive positions: one contiguous block of kernel rows
-            fc1 += delta[start:stop].reshape(-1) @ self.fc1_kernel[linear[start] * self.block:
-                                                                  (linear[stop - 1] + 1) * self.block]
+        block = delta.shape[1]  # features per position: a position's fc1 kernel rows are one contiguous block
+        for start, stop in _runs(changed):  # consecutive positions: one product with one contiguous row range
+            rows = slice(changed[start] * block, (changed[stop - 1] + 1) * block)
+            fc1 += delta[start:stop].reshape(-1) @ self.fc1_kernel[rows]
         return self.network.head(fc1)
 
 
 def _runs(sorted_values: np.ndarray) -> list:
-    """[(start, stop)] index ranges of runs of consecutive integers in a sorted array."""
-    if sorted_values.size == 0:
-        return []
-    breaks = np.nonzero(np.diff(sorted_values) != 1)[0] + 1
-    edges = [0] + breaks.tolist() + [int(sorted_values.size)]
-    return list(zip(edges[:-1], edges[1:]))
+    """[(start, stop)] index ranges of the runs of consecutive integers in a sorted array."""
+    breaks = np.flatnonzero(np.diff(sorted_values) != 1) + 1
+    edges = [0] + breaks.tolist() + [len(sorted_values)]
+    return [(start, stop) for start, stop in zip(edges[:-1], edges[1:]) if stop > start]
