@@ -17,9 +17,10 @@ from agent_runtime.numpy_model import NumpySplitterConvNN, activate, pad_amounts
 
 # A conv or pool layer is computed whole once a change reaches more than this share of its outputs, and fc1 once
 # more than FC1_DENSE_ABOVE of its input positions moved: past these shares the incremental way costs more
-# (crossovers measured on the notebook net: benchmarks/bench_forward.py, table in benchmarks/FORWARD.md).
+# (crossovers measured on the notebook net: benchmarks/bench_forward.py, table in benchmarks/FORWARD.md). fc1's
+# crossover is 0.4 for changes scattered at random but above 0.55 for a real match's resets, whose changes cluster.
 DENSE_ABOVE = 0.7
-FC1_DENSE_ABOVE = 0.5
+FC1_DENSE_ABOVE = 0.6
 
 
 class _Stage:
@@ -51,10 +52,12 @@ class _Stage:
         self.base_padded = np.ascontiguousarray(padded.reshape(-1, channels))
         padded_hw = padded.shape[1:3]
         (top, _), (left, _) = pads
+        # the lookup tables, in int32: half the cache they would take as int64
         b, r, c = np.meshgrid(np.arange(branches), np.arange(height), np.arange(width), indexing="ij")
-        self.padded_row = ((b * padded_hw[0] + r + top) * padded_hw[1] + c + left).reshape(-1)
-        self.window_rows = _window_rows(branches, (out_h, out_w), padded_hw, window, strides)
-        self.reached = _reached_outputs(base_in.shape[:3], (out_h, out_w), (top, left), window, strides)
+        self.padded_row = ((b * padded_hw[0] + r + top) * padded_hw[1] + c + left).reshape(-1).astype(np.int32)
+        self.window_rows = _window_rows(branches, (out_h, out_w), padded_hw, window, strides).astype(np.int32)
+        self.reached = _reached_outputs(base_in.shape[:3], (out_h, out_w), (top, left), window, strides).astype(
+            np.int32)
 
     def __call__(self, changed: np.ndarray, values: np.ndarray) -> tuple:
         """Inputs at sorted positions `changed` now hold `values` -> (sorted output positions that moved, values).
@@ -129,7 +132,7 @@ class IncrementalForward:
             x = out
         # observation index (row, col, channel) -> input position (branch = channel, row, col)
         r, c, b = np.meshgrid(np.arange(height), np.arange(width), np.arange(arch.n_branches), indexing="ij")
-        self.input_position = ((b * height + r) * width + c).reshape(-1)
+        self.input_position = ((b * height + r) * width + c).reshape(-1).astype(np.int32)
         self.base_features = x.reshape(-1, x.shape[-1])  # (fc1's input positions, features per position)
         self.fc1_kernel, self.fc1_bias = network.dense[network.hidden[0]]  # (needs a dense layer: see the loader)
         self.base_fc1 = self.base_features.reshape(-1) @ self.fc1_kernel + self.fc1_bias

@@ -98,7 +98,7 @@ def test_layer_geometries_on_random_sparse_inputs(kernel, strides, padding, pool
     arch = Architecture(convs=convs, dense_units=(32,), dense_activations=("selu",))
     rng = np.random.default_rng(5)
     named = [(name + "/" + var, rng.normal(0, 0.1, size=shape).astype(np.float32))
-             for name, shapes in arch.layer_shapes() for var, shape in zip(("kernel", "bias"), shapes)]
+             for name, shapes in arch.layer_shapes() for var, shape in zip(("kernel", "bias"), shapes, strict=True)]
     network = NumpySplitterConvNN(arch, named)
     incremental = IncrementalForward(network)
     for density in (0.0005, 0.002, 0.01, 0.2):
