@@ -154,16 +154,23 @@ class IncrementalForward:
         self.last_dense_layers = sum(stage.ran_dense for stage in self.stages)
         if len(changed) > self.fc1_dense_above:
             self.last_dense_layers += 1
-            features = self.base_features.copy()
-            features[changed] = values
-            return self.network.head(features.reshape(-1) @ self.fc1_kernel + self.fc1_bias)
+            return self.network.head(self.fc1_whole(changed, values))
+        return self.network.head(self.fc1_corrected(changed, delta))
+
+    def fc1_whole(self, changed: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """fc1's pre-activation from all its input features (the dense way)."""
+        features = self.base_features.copy()
+        features[changed] = values
+        return features.reshape(-1) @ self.fc1_kernel + self.fc1_bias
+
+    def fc1_corrected(self, changed: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """fc1's pre-activation: the all-zero input's, corrected by the moved positions' `delta` (n, features)."""
         fc1 = self.base_fc1.copy()
         block = delta.shape[1]  # features per position: a position's fc1 kernel rows are one contiguous block
         for start, stop in _runs(changed):  # consecutive positions: one product with one contiguous row range
             rows = slice(changed[start] * block, (changed[stop - 1] + 1) * block)
             fc1 += delta[start:stop].reshape(-1) @ self.fc1_kernel[rows]
-        return self.network.head(fc1)
-
+        return fc1
 
 def _runs(sorted_values: np.ndarray) -> list:
     """[(start, stop)] index ranges of the runs of consecutive integers in a sorted array."""

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = Path(__file__).with_name("FORWARD.md")
 
-# Runs in any runtime with numpy: agent_runtime only (Python 3.7+, numpy 1.16+).
+# Runs in any runtime with numpy: agent_runtime and this file's time_forwards only (Python 3.7+, numpy 1.16+).
 NUMPY_TIMING = r"""
-import json, sys, time
+import json, sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 from agent_runtime.architecture import Architecture
@@ -42,16 +42,10 @@ names = [name + "/" + var for name, shapes in arch.layer_shapes() for var in ("k
 network = NumpySplitterConvNN(arch, [(n, data["w%d" % i]) for i, n in enumerate(names)])
 forwards = {"dense": network, "incremental": IncrementalForward(network)}
 inputs = data["inputs"]
-result = {"numpy": np.__version__, "python": sys.version.split()[0], "worst": 0.0}
-for name in forwards:
-    result[name] = {"round robin": [], "alone": []}
-for x in inputs:
-    for name, forward in forwards.items():
-        start = time.perf_counter(); forward(x); result[name]["round robin"].append(time.perf_counter() - start)
-    result["worst"] = max(result["worst"], float(np.max(np.abs(forwards["dense"](x) - forwards["incremental"](x)))))
-for name, forward in forwards.items():
-    for x in inputs:
-        start = time.perf_counter(); forward(x); result[name]["alone"].append(time.perf_counter() - start)
+from benchmarks.bench_forward import time_forwards
+result = time_forwards(forwards, inputs)
+result.update(numpy=np.__version__, python=sys.version.split()[0], worst=max(
+    float(np.max(np.abs(network(x) - forwards["incremental"](x)))) for x in inputs))
 print(json.dumps(result))
 """
 
@@ -136,7 +130,7 @@ def _features(forward, x) -> np.ndarray:
 
 def crossover_rows(network, rng: np.random.Generator) -> list:
     """Each layer of the notebook net, incremental vs whole, for random changes reaching a share of its outputs."""
-    from agent_runtime.incremental import IncrementalForward, _runs
+    from agent_runtime.incremental import IncrementalForward
 
     forward = IncrementalForward(network)
     rows = ["| layer | share of outputs reached (fc1: of input positions) | incremental ms | whole ms |",
@@ -164,16 +158,11 @@ def crossover_rows(network, rng: np.random.Generator) -> list:
             delta = np.maximum(rng.standard_normal((len(changed), block)), 0).astype(np.float32)
             flush.sum()
             start = time.perf_counter()
-            fc1 = forward.base_fc1.copy()
-            for first, stop in _runs(changed):
-                fc1 += delta[first:stop].reshape(-1) @ forward.fc1_kernel[changed[first] * block:
-                                                                          (changed[stop - 1] + 1) * block]
+            forward.fc1_corrected(changed, delta)
             incremental.append(time.perf_counter() - start)
-            features = forward.base_features.copy()
-            features[changed] = delta
             flush.sum()
             start = time.perf_counter()
-            features.reshape(-1) @ forward.fc1_kernel + forward.fc1_bias
+            forward.fc1_whole(changed, delta + forward.base_features[changed])
             whole.append(time.perf_counter() - start)
         rows.append(f"| fc1 | {share:.2f} | {np.median(incremental) * 1e3:.3f} | {np.median(whole) * 1e3:.3f} |")
     return rows
