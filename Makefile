@@ -1,30 +1,31 @@
-# gfsub: the two commands are `make demo` and `make test`; both install what is missing first.
+# gfsub: the two commands are `make demo` and `make test`; each installs what it needs first (scripts/install.sh:
+# one line per step, the details in $GFSUB_CACHE/logs/install.log), once.
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.gfsub-installed
 DEMO   := demo
+LINTED := agent_runtime common runtimes builder harness gfsub tests benchmarks scripts
 
-.PHONY: install runtimes demo test lint clean
+.PHONY: demo test lint clean
 
-install: $(STAMP)
+# What the demo needs: the engine, TensorFlow, kaggle-environments, the runtimes of a default build.
+$(VENV)/.gfsub-demo: scripts/install.sh pyproject.toml
+	@bash scripts/install.sh demo
+	@touch $@
 
-$(STAMP): scripts/install.sh pyproject.toml
-	bash scripts/install.sh
-	touch $@
+# What the tests need on top: pytest, ruff, playwright and Debian's chromium, Ray, every target runtime.
+$(VENV)/.gfsub-test: scripts/install.sh pyproject.toml
+	@bash scripts/install.sh test
+	@touch $@
 
-# The target runtimes (Kaggle's 2020 image, Keras 2, Python 3.13): venvs in ~/.cache/gfsub/runtimes, made once.
-runtimes: $(STAMP)
-	$(PY) -m builder.cli runtime create
+demo: $(VENV)/.gfsub-demo
+	@$(PY) -m gfsub.demo --out $(DEMO)
 
-demo: $(STAMP)
-	$(PY) -m builder.demo --out $(DEMO)
+test: $(VENV)/.gfsub-test
+	@$(PY) -m ruff check $(LINTED)
+	@$(PY) -m pytest -q
 
-test: runtimes
-	$(PY) -m ruff check builder agent_runtime harness tests benchmarks scripts
-	$(PY) -m pytest -q
-
-lint: $(STAMP)
-	$(PY) -m ruff check builder agent_runtime harness tests benchmarks scripts
+lint: $(VENV)/.gfsub-test
+	@$(PY) -m ruff check $(LINTED)
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

@@ -5,7 +5,6 @@ its own stack of convolutions (each optionally followed by max-pooling), flatten
 the branches, then applies a stack of dense layers and a Q-value head (plain or dueling).
 """
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
@@ -74,9 +73,6 @@ class Architecture:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
     @classmethod
     def from_dict(cls, data: dict) -> "Architecture":
         """Build from a dict such as `to_dict()` or an arch.json file produces; unknown keys raise."""
@@ -118,32 +114,6 @@ class Architecture:
             shapes.append(("output", [(features, self.n_actions), (self.n_actions,)]))
         return shapes
 
-    def n_params(self) -> int:
-        total = 0
-        for _, variable_shapes in self.layer_shapes():
-            for shape in variable_shapes:
-                size = 1
-                for dim in shape:
-                    size *= int(dim)
-                total += size
-        return total
-
-    def describe(self) -> str:
-        """One line, e.g. `4x[conv16k8s4 conv24k4s2 conv32k3s1] fc512 fc256 out19`."""
-        convs = " ".join(
-            f"conv{c.filters}k{c.kernel[0]}s{c.strides[0]}{c.padding[0]}" + ("+pool" if c.pool else "")
-            + _unless(c.activation, "relu") for c in self.convs
-        )
-        dense = " ".join(f"fc{u}" + _unless(a, "relu") for u, a in zip(self.dense_units, self.dense_activations))
-        head = f"dueling{self.n_actions}" if self.dueling else f"out{self.n_actions}" + _unless(
-            self.head_activation, "linear")
-        return f"{self.n_branches}x[{convs}] {dense} {head}"
-
-
-def _unless(activation: str, usual: str) -> str:
-    return "" if activation == usual else ":" + activation
-
-
 def _check_activation(name: str) -> None:
     if name not in ACTIVATIONS:
         raise ValueError(f"activation {name!r} is not one gfsub models; supported: {', '.join(ACTIVATIONS)}")
@@ -152,10 +122,6 @@ def _check_activation(name: str) -> None:
 def conv_name(depth: int, branch: int) -> str:
     """Layer name of the notebook: conv{depth}_frame_{branch}."""
     return f"conv{depth}_frame_{branch}"
-
-
-def pool_name(depth: int, branch: int) -> str:
-    return f"pool{depth}_frame_{branch}"
 
 
 def _conv_from_dict(data: dict) -> ConvSpec:

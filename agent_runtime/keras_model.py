@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from agent_runtime.architecture import Architecture, conv_name, pool_name  # noqa: E402
+from agent_runtime.architecture import Architecture, conv_name  # noqa: E402
 
 # main.py runs under exec() without a source file: AutoGraph could not read these `call`s and Keras 2 would
 # log a warning for each custom layer. They hold no Python control flow, so there is nothing to convert.
@@ -35,6 +35,11 @@ class DuelingMerge(tf.keras.layers.Layer):
     def call(self, inputs, **kwargs):
         value, advantage = inputs
         return value + advantage - tf.reduce_mean(advantage, axis=-1, keepdims=True)
+
+
+def pool_name(depth: int, branch: int) -> str:
+    """Layer name of the notebook's optional max-pool: pool{depth}_frame_{branch}."""
+    return f"pool{depth}_frame_{branch}"
 
 
 def keras_activation(name: str):

@@ -46,7 +46,7 @@ def agent(obs):
 
 def run_worker(main_py: str, steps: int) -> None:
     """Inside the subprocess: play one match, print durations, wall time and peak RSS as JSON."""
-    from harness.environment import make_football
+    from common.kaggle import make_football
 
     with tempfile.TemporaryDirectory() as logdir:
         env = make_football(steps=steps, team_2=0, logdir=logdir)
@@ -77,7 +77,7 @@ def measure(main_py: str, steps: int) -> dict:
 
 def build_agents(folder: Path) -> dict:
     from builder import build
-    from builder.demo import make_untrained_model
+    from gfsub.demo import make_untrained_model
 
     weights = make_untrained_model(folder / "model.keras", seed=0)
     agents = {}

@@ -53,7 +53,7 @@ print(json.dumps(result))
 def match_inputs(steps: int = 3002) -> tuple:
     """Model inputs and raw observations of one real match, through the reference pipeline."""
     from builder.verify import pipeline_inputs
-    from harness.environment import make_football
+    from common.kaggle import make_football
 
     env = make_football(steps=steps - 1, team_2=0, logdir=tempfile.mkdtemp())
     observations = [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
@@ -198,10 +198,10 @@ def main() -> None:
     from agent_runtime.keras_model import assign_weights, build_keras_model, compiled_q_function
     from agent_runtime.numpy_model import NumpySplitterConvNN
     from agent_runtime.observation import FrameDifference, raw_player_observation
-    from builder.demo import make_untrained_model
     from builder.load import load_weights
-    from builder.runtimes import ensure_runtime, get_spec
     from builder.validate import validate_weights
+    from gfsub.demo import make_untrained_model
+    from runtimes.registry import ensure_runtime, get_spec
 
     work = Path(tempfile.mkdtemp(prefix="gfsub-bench-forward-"))
     source = load_weights(make_untrained_model(work / "untrained.keras"))

@@ -28,7 +28,7 @@ GFSUB = str(Path(sys.executable).with_name("gfsub"))
 
 def build_candidates(folder: Path) -> list:
     from builder import build
-    from builder.demo import make_untrained_model
+    from gfsub.demo import make_untrained_model
 
     make_untrained_model(folder / "model.keras")  # the bundled default
     return [str(build(folder / "model.keras", folder / dtype / "main.py", verify_steps=20, weights_dtype=dtype,

@@ -21,16 +21,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from builder import build  # noqa: E402
-from builder.demo import make_untrained_model  # noqa: E402
-from builder.runtime_agent import RuntimeAgent  # noqa: E402
-from builder.runtimes import ensure_runtime, load_specs  # noqa: E402
+from gfsub.demo import make_untrained_model  # noqa: E402
+from runtimes.hosted import RuntimeAgent  # noqa: E402
+from runtimes.registry import ensure_runtime, load_specs  # noqa: E402
 
 OUT = Path(__file__).with_name("RUNTIMES.md")
 NO_OP_AGENT = "def agent(obs, config=None):\n    return [0]\n"
 
 
 def match_observations(steps: int = 3002) -> list:
-    from harness.environment import make_football
+    from common.kaggle import make_football
 
     env = make_football(steps=steps - 1, team_2=0, logdir=tempfile.mkdtemp())
     return [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]

@@ -5,11 +5,8 @@ not from the extension. Formats that carry a model config yield the architecture
 per-layer mapping; weights-only formats yield arrays in the source model's `get_weights()` order.
 """
 
-import base64
-import binascii
 import io
 import json
-import pickle
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -18,11 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from agent_runtime.architecture import Architecture
-from builder.errors import CorruptFileError, MissingFileError, UnknownFormatError, UnsupportedArchitectureError
-from builder.files import sha256_of
 from builder.keras_config import ConfigGraphError, architecture_from_config
+from builder.pickles import NotWeightArrays, base64_zlib, looks_like_zlib, unpickle_arrays, zlib_stream
 from builder.python_source import embedded_weight_lists, looks_like_python
 from builder.savedmodel import read_keras_savedmodel
+from common.errors import CorruptFileError, MissingFileError, UnknownFormatError, UnsupportedArchitectureError
+from common.files import sha256_of
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -91,7 +89,7 @@ def detect_format(path: Path) -> str:
         return _zip_kind(path)
     if head.startswith(HDF5_SIGNATURE):
         return _hdf5_kind(path)
-    if _looks_like_zlib(head) or _base64_zlib(path) is not None:
+    if looks_like_zlib(head) or (path.stat().st_size < 2 << 30 and base64_zlib(path.read_bytes()) is not None):
         return "pickle"
     if looks_like_python(path, head):
         return "python"
@@ -122,24 +120,6 @@ def _hdf5_kind(path: Path) -> str:
             return "h5" if "model_config" in handle.attrs else "weights.h5"
     except OSError as exc:
         raise CorruptFileError(path, f"truncated or damaged HDF5 file ({exc})", "export the model again") from exc
-
-
-def _looks_like_zlib(head: bytes) -> bool:
-    return len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
-
-
-def _base64_zlib(path: Path) -> "bytes | None":
-    """The zlib bytes if the file is base64 text of a zlib stream (as pasted into public main.py files)."""
-    if path.stat().st_size > 2 << 30:
-        return None
-    text = path.read_bytes().strip()
-    if text[:2] not in (b"eN", b"eF", b"eJ", b"eA", b"eL", b"eT", b"eW", b"ed", b"eB"):
-        return None
-    try:
-        data = base64.b64decode(b"".join(text.split()), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data if _looks_like_zlib(data[:2]) else None
 
 
 # --- loaders -----------------------------------------------------------------------------------
@@ -328,69 +308,30 @@ def _load_npz(path: Path) -> Contents:
                                "save it with np.savez(path, *model.get_weights())") from exc
 
 
-class ArraysOnlyUnpickler(pickle.Unpickler):
-    """Admits numpy arrays and dtypes, nothing else: a pickle can otherwise run any code."""
-
-    ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
-    }
-
-    def find_class(self, module: str, name: str):
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
-        module = module.replace("numpy.core.", "numpy._core.") if hasattr(np, "_core") else module
-        return super().find_class(module, name)
-
-
 def _load_pickle(path: Path) -> Contents:
     """zlib.compress(pickle.dumps(model.get_weights())), raw or base64 text."""
     raw = path.read_bytes()
-    if not _looks_like_zlib(raw[:2]):
-        raw = _base64_zlib(path) or raw
     try:
-        payload = ArraysOnlyUnpickler(io.BytesIO(zlib.decompress(raw))).load()
+        return Contents(ordered=unpickle_arrays(zlib_stream(raw) or raw))
     except zlib.error as exc:
         raise CorruptFileError(path, f"truncated or damaged zlib data ({exc})",
                                "write it again with zlib.compress(pickle.dumps(model.get_weights()))") from exc
-    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as exc:
-        raise CorruptFileError(path, f"not a safe pickle of weight arrays ({exc})",
-                               "save the weights with np.savez(path, *model.get_weights()) instead") from exc
-    if not isinstance(payload, (list, tuple)) or not all(isinstance(a, np.ndarray) for a in payload):
-        raise CorruptFileError(path, f"the pickle holds a {type(payload).__name__}, not a list of arrays",
-                               "pickle model.get_weights()")
-    return Contents(ordered=list(payload))
+    except NotWeightArrays as exc:
+        raise CorruptFileError(path, str(exc), "save the weights with np.savez(path, *model.get_weights()) "
+                               "instead") from exc
 
 
 def _load_python(path: Path) -> Contents:
     """An old main.py: the largest zlib-pickled get_weights() list in its literals (parsed, never executed)."""
     try:
-        text = path.read_text(encoding="utf-8")
-        found = embedded_weight_lists(text)
+        found, refusal = embedded_weight_lists(path.read_text(encoding="utf-8"))
     except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
         raise CorruptFileError(path, f"not a Python file gfsub can parse ({exc})",
                                "pass the main.py that holds the weights, or the weights themselves") from exc
     if not found:
-        refused = _refused_pickle(text)
-        if refused:
-            raise CorruptFileError(path, f"its embedded pickle is not a plain list of arrays ({refused})",
+        if refusal:
+            raise CorruptFileError(path, f"its embedded pickle is not a plain list of arrays ({refusal})",
                                    "save the weights with np.savez(path, *model.get_weights()) instead")
         raise UnknownFormatError(path, "a Python file with no embedded weights (gfsub looks for a zlib "
                                  "pickle of get_weights() as a bytes or base64 literal)", SUPPORTED_HINT)
     return Contents(ordered=found[0])
-
-
-def _refused_pickle(text: str) -> str:
-    """Why the arrays-only unpickler refused a zlib pickle literal in this source, if it did."""
-    import ast
-
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.Constant) and isinstance(node.value, bytes) and _looks_like_zlib(node.value[:2]):
-            try:
-                ArraysOnlyUnpickler(io.BytesIO(zlib.decompress(node.value))).load()
-            except pickle.UnpicklingError as exc:
-                return str(exc)
-            except Exception:  # noqa: BLE001 - not a pickle at all
-                continue
-    return ""

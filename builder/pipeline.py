@@ -4,24 +4,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
-from builder.errors import (
+from builder.describe import describe, n_params
+from builder.load import SourceWeights, load_weights
+from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
+from builder.source_model import plan_reference
+from builder.validate import resolve_architecture, validate_weights
+from builder.verify import THRESHOLDS, ParityReport, verify_main_py
+from common.errors import (
     GfsubError,
     InternalError,
-    OptionValueError,
     OutputPathError,
     ParityError,
     RuntimeBackendError,
     UnsupportedArchitectureError,
 )
-from builder.files import staged_output
-from builder.load import SourceWeights, load_weights
-from builder.options import validate_range
-from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
-from builder.runtimes import ensure_runtime, parse_names
-from builder.source_model import plan_reference
-from builder.validate import resolve_architecture, validate_weights
-from builder.verify import THRESHOLDS, ParityReport, verify_main_py
-from harness.timing import FULL_MATCH_STEPS
+from common.files import make_folders, remove_folders, staged_output
+from common.kaggle import FULL_MATCH_STEPS
+from common.options import validate_choice, validate_range
+from runtimes.registry import ensure_runtime, parse_names
 
 DEFAULT_TARGETS = "kaggle-2020,current"
 
@@ -37,6 +37,14 @@ class BuildResult:
     backend: str
     weights_dtype: str
     arch_origin: str = ""
+
+    @property
+    def description(self) -> str:
+        return describe(self.arch)
+
+    @property
+    def n_params(self) -> int:
+        return n_params(self.arch)
 
 
 def build(
@@ -67,17 +75,16 @@ def build(
             raise RuntimeBackendError(None, f"--backend {backend} cannot run in runtime {spec.name} (it has no "
                                       f"{'TensorFlow' if backend == 'keras' else backend})",
                                       f"drop {spec.name} from --target, or use --backend numpy")
-    source = load_weights(weights)
-    arch, arch_origin = resolve_architecture(source, arch_file)
-    named = validate_weights(source, arch)
-    rendered = render_main_py(source, arch, named, fallback_action=fallback_action, arch_flag=arch_file is not None,
-                              backend=backend, weights_dtype=weights_dtype)
-
-    created = make_folders(output.parent)
+    created = output_folders(output)
     written = False
     try:
+        source = load_weights(weights)
+        arch, arch_origin = resolve_architecture(source, arch_file)
+        named = validate_weights(source, arch)
+        rendered = render_main_py(source, arch, named, fallback_action=fallback_action,
+                                  arch_flag=arch_file is not None, backend=backend, weights_dtype=weights_dtype)
         with staged_output(output) as temporary:
-            temporary.write_text(rendered.source, encoding="utf-8")
+            write_output(temporary, rendered.source, output)
             parity = None
             if verify:
                 runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
@@ -88,8 +95,7 @@ def build(
         written = True
     finally:
         if not written:
-            for folder in reversed(created):  # leave no trace of a failed build
-                folder.rmdir()
+            remove_folders(created)  # leave no trace of a failed build
     return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity, backend, weights_dtype,
                        arch_origin)
 
@@ -115,6 +121,23 @@ def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> Gfs
     return InternalError(output, problem)
 
 
+def output_folders(output: Path) -> list:
+    """Create -o's missing folders; -> the ones created (removed again if the build fails)."""
+    try:
+        return make_folders(output.parent)
+    except OSError as exc:
+        raise OutputPathError(output, f"its folder cannot be created ({exc.strerror})",
+                              "choose an -o in a folder you can write") from None
+
+
+def write_output(temporary: Path, text: str, output: Path) -> None:
+    try:
+        temporary.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputPathError(output, f"cannot be written ({exc.strerror})",
+                              "choose an -o in a folder you can write") from None
+
+
 def validate_output_path(output: Path) -> None:
     if output.is_dir():
         raise OutputPathError(output, "is a directory", "pass a file name, e.g. -o main.py")
@@ -122,15 +145,3 @@ def validate_output_path(output: Path) -> None:
     if existing is not None and not existing.is_dir():
         raise OutputPathError(output, f"{existing} is a file, not a folder", "choose another -o")
 
-
-def make_folders(folder: Path) -> list:
-    """Create `folder` and its missing parents; -> the ones created, outermost first."""
-    missing = [p for p in (folder, *folder.parents) if not p.exists()][::-1]
-    for path in missing:
-        path.mkdir()
-    return missing
-
-
-def validate_choice(flag: str, value: str, choices: tuple) -> None:
-    if value not in choices:
-        raise OptionValueError(None, f"{flag} {value!r} is not one of {', '.join(choices)}", f"use {flag} {choices[0]}")

@@ -6,14 +6,12 @@ of numpy arrays (through the same arrays-only unpickler as a pickle file) is a c
 """
 
 import ast
-import base64
-import binascii
-import io
-import pickle
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from builder.pickles import NotWeightArrays, unpickle_arrays, zlib_stream
 
 
 def looks_like_python(path: Path, head: bytes) -> bool:
@@ -24,22 +22,28 @@ def looks_like_python(path: Path, head: bytes) -> bool:
     return text.startswith((b"import ", b"from ", b"#", b"def ", b'"""'))
 
 
-def embedded_weight_lists(source: str) -> list:
-    """Every list of numpy arrays encoded in a literal of this Python source, largest first."""
-    from builder.load import ArraysOnlyUnpickler
-
-    found = []
+def embedded_weight_lists(source: str) -> tuple:
+    """(every list of numpy arrays encoded in a literal of this Python source, largest first; why a zlib pickle
+    literal was refused, if one was and none decoded)."""
+    found, refusal = [], ""
     nodes = list(ast.walk(ast.parse(source)))
     # The parts of `a + b + ...` are read once, as the whole sum, not again as every partial sum.
     parts = {id(child) for node in nodes if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
              for child in (node.left, node.right)}
     for node in nodes:
         value = None if id(node) in parts else _literal(node)
-        if value is not None and len(value) > 64:
-            payload = _decode(value, ArraysOnlyUnpickler)
-            if payload is not None:
-                found.append(payload)
-    return sorted(found, key=lambda arrays: -sum(int(np.size(a)) for a in arrays))
+        if value is None or len(value) <= 64:
+            continue
+        stream = zlib_stream(value if isinstance(value, bytes) else value.encode("latin-1", "ignore"))
+        if stream is None:
+            continue
+        try:
+            found.append(unpickle_arrays(stream))
+        except NotWeightArrays as exc:
+            refusal = refusal or str(exc)
+        except zlib.error:
+            continue
+    return sorted(found, key=lambda arrays: -sum(int(np.size(a)) for a in arrays)), refusal
 
 
 def _literal(node) -> "bytes | str | None":
@@ -56,22 +60,4 @@ def _literal(node) -> "bytes | str | None":
         parts = [_literal(item) for item in node.args[0].elts]
         if separator is not None and parts and all(type(part) is type(separator) for part in parts):
             return separator.join(parts)
-    return None
-
-
-def _decode(value, unpickler_class) -> "list | None":
-    data = value if isinstance(value, bytes) else value.encode("latin-1", "ignore")
-    candidates = [data]
-    try:
-        candidates.append(base64.b64decode(b"".join(data.split()), validate=True))
-    except (binascii.Error, ValueError):
-        pass
-    for candidate in candidates:
-        try:
-            payload = unpickler_class(io.BytesIO(zlib.decompress(candidate))).load()
-        except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, IndexError,
-                KeyError):
-            continue
-        if isinstance(payload, (list, tuple)) and payload and all(isinstance(a, np.ndarray) for a in payload):
-            return list(payload)
     return None

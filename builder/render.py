@@ -11,7 +11,6 @@ import importlib.resources
 import inspect
 import json
 import os
-import pprint
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -19,7 +18,9 @@ import jinja2
 
 from agent_runtime.architecture import Architecture
 from agent_runtime.codec import encode_weights
+from builder.describe import describe, n_params
 from builder.load import NamedWeights, SourceWeights
+from common import VERSION
 
 SHARED_RUNTIME_MODULES = ("architecture", "smm", "observation", "codec", "policy")
 BACKENDS = {
@@ -117,17 +118,15 @@ def render_main_py(
     weights_dtype: str = "float32",
 ) -> RenderedAgent:
     """main.py text for these checked weights."""
-    from builder import __version__
-
     manifest, blob = encode_weights(named_weights, dtype=weights_dtype)
     modules = [embedded_module(name) for name in runtime_modules(backend)]
     text = template_environment().get_template("main.py.j2").render(
-        version=__version__,
+        version=VERSION,
         source_name=source.path.name,
         source_format=source.format,
         source_sha256=source.sha256,
-        arch_line=arch.describe(),
-        n_params=f"{arch.n_params():,}",
+        arch_line=describe(arch),
+        n_params=f"{n_params(arch):,}",
         backend=backend,
         backend_line=_backend_line(backend),
         loader=BACKENDS[backend][1],
@@ -137,22 +136,22 @@ def render_main_py(
         built_at=_build_time(),
         modules=modules,
         imports=import_block(modules),
-        architecture=architecture_literal(arch),
-        manifest_literal=pprint.pformat(manifest, width=110, sort_dicts=False),
+        architecture=block_literal(json.loads(json.dumps(arch.to_dict())), "convs"),  # tuples as lists, as in JSON
+        manifest_literal=block_literal(manifest, "arrays"),
         blob=blob,
         blob_chars=f"{len(blob):,}",
     )
     return RenderedAgent(source=text, blob_chars=len(blob))
 
 
-def architecture_literal(arch: Architecture) -> str:
-    """The architecture as a Python dict literal that reads at a glance: one key per line, one conv per line."""
-    data = json.loads(json.dumps(arch.to_dict()))  # tuples -> lists, as in an arch.json file
+def block_literal(data: dict, list_key: str) -> str:
+    """A dict as a Python literal that reads at a glance: one key per line, and the list under `list_key` one item
+    per line (main.py's ARCHITECTURE and WEIGHTS_MANIFEST are written alike)."""
     lines = ["{"]
     for key, value in data.items():
-        if key == "convs":
-            lines.append('    "convs": [')
-            lines += [f"        {_literal(conv)}," for conv in value]
+        if key == list_key:
+            lines.append(f"    {_literal(key)}: [")
+            lines += [f"        {_literal(item)}," for item in value]
             lines.append("    ],")
         else:
             lines.append(f"    {_literal(key)}: {_literal(value)},")
@@ -183,11 +182,11 @@ def _backend_line(backend: str) -> str:
     import numpy
 
     if backend == "numpy":
-        return f"numpy (numpy {numpy.__version__} here; TensorFlow is not imported)"
+        return f"numpy (built with numpy {numpy.__version__}; main.py never imports TensorFlow)"
     import keras
     import tensorflow as tf
 
-    return f"keras (TensorFlow {tf.__version__}, Keras {keras.__version__})"
+    return f"keras (built with TensorFlow {tf.__version__}, Keras {keras.__version__})"
 
 
 def _flags(arch_flag: bool, backend: str, weights_dtype: str) -> str:

@@ -9,10 +9,8 @@ one means the shapes say which network it is; several mean they do not, and the 
 
 from dataclasses import replace
 
-import numpy as np
-
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, SMM_SHAPE, Architecture, ConvSpec, PoolSpec
-from builder.validate import candidate_orders
+from builder.weight_order import candidate_orders, fits, shapes_of
 
 NOTEBOOK_STRIDES = ((4, 4), (2, 2), (1, 1))
 POOLS = {"none": None, "max-pool 2x2 valid": PoolSpec((2, 2), (2, 2), "valid"),
@@ -21,7 +19,7 @@ POOLS = {"none": None, "max-pool 2x2 valid": PoolSpec((2, 2), (2, 2), "valid"),
 
 def infer_architectures(arrays: list) -> list:
     """Every known variant that fits these arrays (in any get_weights() order Keras uses), without duplicates."""
-    shapes = [tuple(np.shape(a)) for a in arrays]
+    shapes = shapes_of(arrays)
     kernels = [shape for shape in shapes if len(shape) == 4]
     branches = SMM_SHAPE[-1]
     found = []
@@ -34,7 +32,7 @@ def infer_architectures(arrays: list) -> list:
             for arch in _with_heads(Architecture(convs=convs), shapes[len(kernels) * 2:]):
                 if arch.n_actions != KAGGLE_N_ACTIONS:  # a head of another size is no known variant
                     continue
-                if arch not in found and any(_fits(order, shapes) for order in candidate_orders(arch)):
+                if arch not in found and any(fits(order, shapes) for order in candidate_orders(arch)):
                     found.append(arch)
     return found
 
@@ -80,8 +78,3 @@ def _with_heads(base: Architecture, dense_shapes: list) -> list:
             readings.append(replace(base, dense_units=tuple(k[1] for k in kernels[:-2]), dense_activations=(),
                                     n_actions=heads[1], dueling=True))
     return readings
-
-
-def _fits(order: list, shapes: list) -> bool:
-    return len(order) == len(shapes) and all(tuple(s) == tuple(shape) for (_, s), shape in zip(order, shapes,
-                                                                                               strict=True))

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.errors import SourceModelError
 from builder.load import SourceWeights
-from builder.runtimes import ensure_runtime, get_spec, load_specs
+from common.errors import SourceModelError
+from runtimes.hosted import WORKERS, worker_command
+from runtimes.registry import ensure_runtime, get_spec, load_specs
 
-WORKER = Path(__file__).with_name("source_worker.py")
+WORKER = WORKERS / "source_worker.py"
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def source_q_values(reference: SourceReference, inputs: np.ndarray) -> np.ndarra
             model.symlink_to(reference.path.resolve())
         spec = {"model": str(model), "kind": reference.kind, "split_classes": list(reference.split_classes),
                 "inputs": str(Path(folder) / "inputs.npy"), "output": str(Path(folder) / "q.npy")}
-        out = subprocess.run([runtime.python, str(WORKER), json.dumps(spec)], capture_output=True, text=True,
+        out = subprocess.run(worker_command(runtime.python, WORKER, json.dumps(spec)), capture_output=True, text=True,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         if out.returncode != 0:
             errors = [line.strip() for line in out.stderr.splitlines()

@@ -11,16 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
-from builder.errors import (
+from builder.describe import describe
+from builder.load import NamedWeights, SourceWeights
+from builder.shapes import describe_variant, infer_architectures
+from builder.weight_order import VARIABLES, candidate_orders, fits, shapes_of
+from common.errors import (
     ActionCountError,
     AmbiguousArchitectureError,
     ArchitectureFileError,
     NonFiniteWeightsError,
     WeightShapeError,
 )
-from builder.load import NamedWeights, SourceWeights
-
-VARIABLES = ("kernel", "bias")
 
 
 def read_architecture_file(path: "str | Path") -> Architecture:
@@ -38,14 +39,12 @@ def read_architecture_file(path: "str | Path") -> Architecture:
 def resolve_architecture(source: SourceWeights, arch_file: "str | Path | None") -> tuple:
     """-> (architecture, where it came from): the file's own, else --arch, else the one known variant the weight
     shapes fit, else the notebook's default (whose shape check then explains the mismatch)."""
-    from builder.shapes import describe_variant, infer_architectures
-
     requested = read_architecture_file(arch_file) if arch_file else None
     if source.arch is not None:
         if requested is not None and requested != source.arch:
             raise ArchitectureFileError(
-                arch_file, f"describes {requested.describe()} but {source.path.name} holds "
-                f"{source.arch.describe()}", "drop --arch: the model file records its own architecture")
+                arch_file, f"describes {describe(requested)} but {source.path.name} holds "
+                f"{describe(source.arch)}", "drop --arch: the model file records its own architecture")
         return source.arch, "the file's own config"
     if requested is not None:
         return requested, f"--arch {Path(arch_file).name}"
@@ -108,35 +107,10 @@ def _from_named_layers(source: SourceWeights, arch: Architecture) -> list:
     return named
 
 
-def candidate_orders(arch: Architecture) -> list:
-    """Weight orders Keras may use for get_weights(): depth-major (Keras 2 and 3) or branch-major,
-    with a dueling head's value/advantage in either order. Each: [(name, shape)]."""
-    layers = arch.layer_shapes()
-    n_conv = len(arch.convs) * arch.n_branches
-    convs, rest = layers[:n_conv], layers[n_conv:]
-    branch_major = [convs[depth * arch.n_branches + branch]
-                    for branch in range(arch.n_branches) for depth in range(len(arch.convs))]
-    heads = [rest]
-    if arch.dueling:
-        heads.append(rest[:-2] + [rest[-1], rest[-2]])
-    orders = []
-    for conv_order in (convs, branch_major):
-        for head in heads:
-            orders.append([(f"{layer}/{var}", shape) for layer, shapes in conv_order + head
-                           for var, shape in zip(VARIABLES, shapes, strict=True)])
-    return orders
-
-
-def _fits(order: list, arrays: list) -> bool:
-    """Same count and, position by position, the same shapes."""
-    return len(order) == len(arrays) and all(
-        tuple(array.shape) == tuple(shape) for (_, shape), array in zip(order, arrays, strict=True))
-
-
 def _from_ordered_arrays(source: SourceWeights, arch: Architecture) -> list:
     arrays = source.ordered or []
     for order in candidate_orders(arch):
-        if _fits(order, arrays):
+        if fits(order, shapes_of(arrays)):
             named = dict(zip((name for name, _ in order), arrays, strict=True))
             return [(name, named[name]) for name, _ in candidate_orders(arch)[0]]
     _raise_for_order(source, arch, arrays)
@@ -147,11 +121,11 @@ def _raise_for_order(source: SourceWeights, arch: Architecture, arrays: list) ->
     """Explain the mismatch against the canonical order, singling out a wrong action count."""
     if arrays and arrays[-1].ndim == 1 and arrays[-1].shape[0] != arch.n_actions and not arch.dueling:
         other = replace(arch, n_actions=int(arrays[-1].shape[0]))
-        if any(_fits(order, arrays) for order in candidate_orders(other)):
+        if any(fits(order, shapes_of(arrays)) for order in candidate_orders(other)):
             _validate_action_count(source.path, other)
     canonical = candidate_orders(arch)[0]
     for (name, expected), array in zip(canonical, arrays, strict=False):  # lengths may differ
         _validate_shape(source.path, name, expected, array.shape)
     raise WeightShapeError(
-        source.path, f"found {len(arrays)} weight arrays; the architecture {arch.describe()} needs {len(canonical)}",
+        source.path, f"found {len(arrays)} weight arrays; the architecture {describe(arch)} needs {len(canonical)}",
         "pass --arch with the architecture the model was trained with")

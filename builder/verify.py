@@ -17,8 +17,9 @@ import numpy as np
 from agent_runtime.architecture import Architecture
 from agent_runtime.observation import FrameDifference, raw_player_observation
 from builder.load import NamedWeights
-from builder.runtime_agent import AgentProcessError, RuntimeAgent
-from builder.runtimes import Runtime
+from common.kaggle import agent_configuration, load_like_kaggle, make_football
+from runtimes.hosted import AgentProcessError, RuntimeAgent
+from runtimes.registry import Runtime
 
 # (min action agreement, max |dQ|) per stored weight dtype; float16 rounding moves Q-values, so only agreement counts.
 THRESHOLDS = {"float32": (1.0, 1e-4), "float16": (0.99, float("inf"))}
@@ -76,17 +77,8 @@ class ParityReport:
                 f"match status {self.status}, agent errors {self.agent_errors}")
 
 
-def load_like_kaggle(main_py: Path):
-    """The agent callable exactly as kaggle-environments obtains it from a file."""
-    from kaggle_environments.agent import get_last_callable
-
-    return get_last_callable(main_py.read_text(encoding="utf-8"), path=str(main_py))
-
-
 def play_engine_match(agent, steps: int) -> list:
     """Play `steps` steps as the left team against the engine AI; -> kaggle-environments' steps list."""
-    from harness.environment import make_football
-
     with tempfile.TemporaryDirectory(prefix="gfsub-verify-") as logdir:
         env = make_football(steps=steps, team_2=0, logdir=logdir)
         return env.run([agent, "do_nothing"])
@@ -121,6 +113,14 @@ def reference_q_values(arch: Architecture, named_weights: NamedWeights, inputs: 
     return np.asarray(model.predict_on_batch(inputs), dtype=np.float64)
 
 
+def action_agreement(played: list, expected: np.ndarray) -> float:
+    """Share of steps whose played action ([a], as an agent returns it) is the reference's greedy action; a
+    replay that stopped early agrees on none of the steps it did not play."""
+    if len(played) != len(expected):
+        return 0.0
+    return float(np.mean([list(action) == [int(best)] for action, best in zip(played, expected, strict=True)]))
+
+
 def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, reference: np.ndarray,
                       configuration: dict) -> RuntimeParity:
     """Replay the observations through main.py inside `runtime`; compare actions and Q-values with the reference."""
@@ -138,7 +138,7 @@ def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, refer
     q_values = np.asarray(result.q_values, dtype=np.float64)
     later = np.asarray(result.seconds[1:]) if len(result.seconds) > 1 else np.zeros(1)
     row.steps = len(result.actions)
-    row.agreement = float(np.mean([list(a) == [int(e)] for a, e in zip(result.actions, expected, strict=False)]))
+    row.agreement = action_agreement(result.actions, expected)
     row.max_abs_dq = float(np.max(np.abs(q_values - reference)))
     row.step1 = float(result.seconds[0])
     row.p50, row.p99 = float(np.percentile(later, 50)), float(np.percentile(later, 99))
@@ -171,8 +171,7 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: NamedWeight
         reference, described = own, source.describe()
     candidate = main_py_q_values(namespace, observations)
     expected = reference.argmax(axis=1)
-    agreement = float(np.mean([list(a) == [int(e)] for a, e in zip(played, expected, strict=True)]))
-    configuration = {"actTimeout": 0.5, "episodeSteps": 3002}
+    agreement = action_agreement(played, expected)
     return ParityReport(
         steps=len(observations),
         agreement=agreement,
@@ -181,7 +180,8 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: NamedWeight
         agent_errors=int(policy.errors),
         load_failed=False,
         weights_dtype=weights_dtype,
-        runtimes=[replay_in_runtime(main_py, runtime, observations, reference, configuration) for runtime in targets],
+        runtimes=[replay_in_runtime(main_py, runtime, observations, reference, agent_configuration())
+                  for runtime in targets],
         reference=described,
         rebuild_vs_source=rebuild_vs_source,
     )

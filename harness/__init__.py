@@ -4,4 +4,4 @@ match (one match in its own process) -> processes (run, watch, kill) -> check (w
 league (which candidate is best?), on a local pool or a Ray cluster (pools, ray_pool).
 """
 
-import builder  # noqa: F401 - sets the third-party log levels once, for harness-only processes too
+import common  # noqa: F401 - sets the third-party log levels once, for match processes and Ray workers too

@@ -5,20 +5,23 @@ at a wall-clock bound). Each finished match is appended to results.jsonl at once
 keeps its matches and `--resume` plays only the missing ones. report.json holds every figure.
 """
 
+import hashlib
+import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from builder.errors import MissingFileError, OpponentError
-from builder.files import sha256_of
-from builder.options import validate_range
-from builder.runtimes import get_spec
+from common.errors import MissingFileError, OpponentError
+from common.files import sha256_of
+from common.kaggle import ACT_TIMEOUT, FULL_MATCH_STEPS, OVERAGE_POOL
+from common.options import validate_range
 from harness.match import BUILTIN_OPPONENTS
 from harness.pools import LocalPool, play_run
 from harness.progress import Watcher
 from harness.results import MatchResult, MatchSpec
 from harness.stats import wilson_interval
-from harness.timing import ACT_TIMEOUT, FULL_MATCH_STEPS, OVERAGE_POOL, step_timing
+from harness.timing import StepTiming, step_timing
+from runtimes.registry import get_spec
 
 RELEASE_MIN_MATCHES = 2  # one per side
 
@@ -34,13 +37,20 @@ class CheckConfig:
     slowdown: float
     match_timeout: float
     jobs: int
-    replay: bool = True
+    video: bool = False
     runtime: str = "current"
 
     @property
     def threads_per_match(self) -> int:
         """Matches share the cores: each gets cores // jobs threads, so timings are not inflated by contention."""
         return max(1, (os.cpu_count() or 1) // max(1, self.jobs))
+
+
+def default_run_dir(config: CheckConfig) -> Path:
+    """runs/<main.py sha256>-<settings hash>: a check with other settings runs in a folder of its own, and
+    `--resume` finds the one with the same settings."""
+    settings = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()
+    return Path("runs") / f"{config.main_py_sha256[:12]}-{settings[:8]}"
 
 
 def default_match_timeout(steps: int) -> float:
@@ -52,7 +62,7 @@ def match_specs(config: CheckConfig, run_dir: Path) -> list:
     """The candidate alternates sides: left in even matches, right in odd ones."""
     return [MatchSpec(index=i, candidate=config.main_py, opponent=config.opponent,
                       side="left" if i % 2 == 0 else "right", steps=config.steps,
-                      seed=config.seed + i, run_dir=str(run_dir), replay=config.replay, runtime=config.runtime)
+                      seed=config.seed + i, run_dir=str(run_dir), video=config.video, runtime=config.runtime)
             for i in range(config.matches)]
 
 
@@ -80,6 +90,14 @@ class Coverage:
     lacks: list
     release_command: str
 
+    def sentence(self) -> str:
+        """e.g. `2 match(es), left and right, 3002 of 3002 steps, vs engine, runtime current`."""
+        return (f"{self.matches} match(es), {' and '.join(self.sides) or 'no side'}, {self.steps} of "
+                f"{self.full_match_steps} steps, vs {Path(self.opponent).name}, runtime {self.runtime}")
+
+    def grade(self) -> str:
+        return "release grade" if self.release_grade else "not release grade: lacks " + "; ".join(self.lacks)
+
 
 def coverage(config: CheckConfig, results: list[MatchResult]) -> Coverage:
     sides = sorted({result.spec.side for result in results})
@@ -93,14 +111,14 @@ def coverage(config: CheckConfig, results: list[MatchResult]) -> Coverage:
     if len(results) < RELEASE_MIN_MATCHES:
         lacks.append(f"at least {RELEASE_MIN_MATCHES} matches (finished {len(results)})")
     return Coverage(len(results), sides, config.steps, FULL_MATCH_STEPS, config.opponent, config.runtime,
-                    not lacks, lacks, release_command(config))
+                    not lacks, lacks, release_command(config.main_py, config.runtime, config.matches))
 
 
-def release_command(config: CheckConfig) -> str:
+def release_command(main_py: str, runtime: str = "current", matches: int = RELEASE_MIN_MATCHES) -> str:
     """The check that `gfsub package` accepts, for this main.py."""
-    runtime = f" --runtime {config.runtime}" if config.runtime != "current" else ""
-    return (f"gfsub check {config.main_py} --matches {max(RELEASE_MIN_MATCHES, config.matches)} "
-            f"--steps {FULL_MATCH_STEPS} --opponent engine{runtime}")
+    where = f" --runtime {runtime}" if runtime != "current" else ""
+    return (f"gfsub check {main_py} --matches {max(RELEASE_MIN_MATCHES, matches)} "
+            f"--steps {FULL_MATCH_STEPS} --opponent engine{where}")
 
 
 @dataclass
@@ -114,36 +132,94 @@ class MatchReport:
     outcome: str  # win | draw | loss
     forfeit: "str | None"  # candidate | opponent | None
     score: list
-    timing: dict  # StepTiming's fields
+    timing: StepTiming
     stderr: str
     episode: "str | None"
-    replay: "str | None"
-    replay_note: str
+    video: "str | None"
+    video_note: str
     debug_info: str
     runtime_overhead_p50: "float | None"
 
 
 @dataclass
-class CheckReport:
-    """Everything a check found (report.json is its to_dict())."""
+class Forfeits:
+    """The matches lost or won by a forfeit, each as `match N: STATUS`."""
 
-    config: dict
-    main_py_sha256: str
-    verdict: str  # PASS | FAIL | INTERRUPTED
-    reasons: list
-    coverage: Coverage
-    forfeits: dict  # {"candidate": [...], "opponent": [...]}
+    candidate: list = field(default_factory=list)  # forfeited by main.py: counted as losses
+    opponent: list = field(default_factory=list)  # forfeited by the opponent: counted as wins
+
+
+@dataclass
+class RuntimeInfo:
+    """Where the candidate ran: the runtime's name and its Python / numpy / TensorFlow versions."""
+
+    name: str
+    versions: str
+
+    def sentence(self) -> str:
+        return f"{self.name} ({self.versions})"
+
+
+@dataclass
+class Record:
+    """Wins, draws and losses of a set of matches, with the win rate and its 95 % Wilson interval."""
+
     wins: int
     draws: int
     losses: int
     goal_difference: int
-    win_rate: float
-    win_rate_95ci: list
-    runtime: dict  # {"name", "versions"}
+
+    @property
+    def played(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def win_rate(self) -> float:
+        return self.wins / self.played if self.played else 0.0
+
+    @property
+    def win_rate_95ci(self) -> list:
+        return wilson_interval(self.wins, self.played)
+
+    def sentence(self) -> str:
+        """W/D/L first: e.g. `1/0/1, goal difference -2, win rate 50% (95% CI 9%-91%)`."""
+        low, high = self.win_rate_95ci
+        return (f"{self.wins}/{self.draws}/{self.losses}, goal difference {self.goal_difference:+d}, win rate "
+                f"{self.win_rate:.0%} (95% CI {low:.0%}-{high:.0%})")
+
+
+@dataclass
+class CheckReport:
+    """Everything a check found (report.json is its to_dict(); read one back with from_dict)."""
+
+    config: CheckConfig
+    main_py_sha256: str
+    verdict: str  # PASS | FAIL | INTERRUPTED
+    reasons: list
+    coverage: Coverage
+    forfeits: Forfeits
+    record: Record
+    runtime: RuntimeInfo
     matches: list[MatchReport] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        record = self.record
+        return {**asdict(self), "win_rate": record.win_rate, "win_rate_95ci": record.win_rate_95ci}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CheckReport":
+        """A report.json read back (keys of other gfsub versions ignored; a missing part raises KeyError)."""
+        matches = [_typed(MatchReport, {**m, "timing": _typed(StepTiming, m["timing"])}) for m in data["matches"]]
+        return cls(config=_typed(CheckConfig, data["config"]), main_py_sha256=data["main_py_sha256"],
+                   verdict=data["verdict"], reasons=list(data["reasons"]), coverage=_typed(Coverage, data["coverage"]),
+                   forfeits=_typed(Forfeits, data["forfeits"]), record=_typed(Record, data["record"]),
+                   runtime=_typed(RuntimeInfo, data["runtime"]), matches=matches)
+
+
+def _typed(cls, data: dict):
+    """A dataclass from a dict that may hold keys of other versions."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{key: value for key, value in data.items() if key in names})
 
 
 def build_report(config: CheckConfig, results: list[MatchResult], interrupted: bool = False) -> CheckReport:
@@ -154,7 +230,7 @@ def build_report(config: CheckConfig, results: list[MatchResult], interrupted: b
         outcome, forfeit = result.outcome()
         matches.append(MatchReport(
             result.index, result.spec.side, result.status, result.opponent_status, outcome, forfeit,
-            list(result.score), timing.to_dict(), result.stderr, result.episode, result.replay, result.replay_note,
+            list(result.score), timing, result.stderr, result.episode, result.video, result.video_note,
             result.debug_info, result.runtime_overhead_p50))
         if forfeit == "candidate":
             reasons.append(f"match {result.index} ({result.spec.side}): {result.status}")
@@ -168,19 +244,18 @@ def build_report(config: CheckConfig, results: list[MatchResult], interrupted: b
     wins = sum(1 for m in matches if m.outcome == "win")
     losses = sum(1 for m in matches if m.outcome == "loss")
     return CheckReport(
-        config=asdict(config), main_py_sha256=config.main_py_sha256,
+        config=config, main_py_sha256=config.main_py_sha256,
         verdict="INTERRUPTED" if interrupted else "FAIL" if reasons else "PASS", reasons=reasons,
         coverage=coverage(config, results),
-        forfeits={"candidate": [f"match {m.index}: {m.status}" for m in matches if m.forfeit == "candidate"],
-                  "opponent": [f"match {m.index}: {m.opponent_status}" for m in matches if m.forfeit == "opponent"]},
-        wins=wins, draws=len(matches) - wins - losses, losses=losses,
-        goal_difference=sum(m.score[0] - m.score[1] for m in matches),
-        win_rate=wins / len(matches) if matches else 0.0, win_rate_95ci=wilson_interval(wins, len(matches)),
-        runtime={"name": config.runtime, "versions": _runtime_versions(config, results)}, matches=matches)
+        forfeits=Forfeits(candidate=[f"match {m.index}: {m.status}" for m in matches if m.forfeit == "candidate"],
+                          opponent=[f"match {m.index}: {m.opponent_status}" for m in matches
+                                    if m.forfeit == "opponent"]),
+        record=Record(wins, len(matches) - wins - losses, losses, sum(m.score[0] - m.score[1] for m in matches)),
+        runtime=RuntimeInfo(config.runtime, _runtime_versions(config, results)), matches=matches)
 
 
 def _runtime_versions(config: CheckConfig, results: list) -> str:
-    from builder.runtimes import current_runtime
+    from runtimes.registry import current_runtime
 
     found = next((r.runtime_versions for r in results if r.runtime_versions), "")
     return found or (current_runtime().describe() if config.runtime == "current" else "")
@@ -201,7 +276,7 @@ def check_options(matches: int, steps: int, seed: int, slowdown: float, match_ti
 
 def make_config(main_py: Path, *, matches: int = RELEASE_MIN_MATCHES, steps: int = FULL_MATCH_STEPS,
                 opponent: str = "engine", seed: int = 0, slowdown: float = 2.0, match_timeout: float | None = None,
-                jobs: int | None = None, replay: bool = True, runtime: str = "current") -> CheckConfig:
+                jobs: int | None = None, video: bool = False, runtime: str = "current") -> CheckConfig:
     """The settings of a check, every option validated (one-line errors before anything is written)."""
     check_options(matches, steps, seed, slowdown, match_timeout, jobs)
     if opponent not in BUILTIN_OPPONENTS and not Path(opponent).is_file():
@@ -216,4 +291,4 @@ def make_config(main_py: Path, *, matches: int = RELEASE_MIN_MATCHES, steps: int
         main_py=str(main_py.resolve()), main_py_sha256=sha256_of(main_py), matches=matches, steps=steps,
         opponent=opponent, seed=seed, slowdown=slowdown,
         match_timeout=match_timeout if match_timeout is not None else default_match_timeout(steps),
-        jobs=jobs or os.cpu_count() or 1, replay=replay, runtime=runtime)
+        jobs=jobs or os.cpu_count() or 1, video=video, runtime=runtime)

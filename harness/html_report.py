@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.files import write_atomic
-from harness.timing import ACT_TIMEOUT, OVERAGE_POOL
+from common.files import write_atomic
+from common.kaggle import ACT_TIMEOUT, OVERAGE_POOL
 
 REPORT_HTML = "report.html"
 ACTION_NAMES = ("idle", "left", "top_left", "top", "top_right", "right", "bottom_right", "bottom", "bottom_left",
@@ -192,25 +192,23 @@ def provenance(main_py: Path) -> list:
 
 def check_page(run_dir: Path, report, results: list) -> Path:
     """report.html for a check: summary, then per match its plots and its replay."""
-    slowdown = report.config["slowdown"]
+    slowdown = report.config.slowdown
     by_index = {result.index: result for result in results}
     figures, sections = {}, []
     colour = {"PASS": "#2ca02c", "INTERRUPTED": "#ff7f0e"}.get(report.verdict, "#d62728")
-    low, high = report.win_rate_95ci
     summary = [
         f'<h1>gfsub check: <span style="color:{colour}">{report.verdict}</span></h1>',
         _list(report.reasons) if report.reasons else "<p>No forfeit; the overage pool holds at "
         f"{slowdown:g}x slower.</p>",
-        _table([("main.py", report.config["main_py"]), ("sha256", report.main_py_sha256),
-                *provenance(Path(report.config["main_py"])),
-                ("runtime", f"{report.runtime['name']} ({report.runtime['versions']})"),
-                ("coverage", _coverage_line(report.coverage)),
-                ("W/D/L", f"{report.wins}/{report.draws}/{report.losses}, goal difference "
-                          f"{report.goal_difference:+d}, win rate {report.win_rate:.0%} (95% CI {low:.0%}-{high:.0%})"),
-                ("forfeits", "; ".join(report.forfeits["candidate"] + report.forfeits["opponent"]) or "none")]),
+        _table([("main.py", report.config.main_py), ("sha256", report.main_py_sha256),
+                *provenance(Path(report.config.main_py)),
+                ("runtime", report.runtime.sentence()),
+                ("coverage", f"{report.coverage.sentence()} — {report.coverage.grade()}"),
+                ("W/D/L", report.record.sentence()),
+                ("forfeits", "; ".join(report.forfeits.candidate + report.forfeits.opponent) or "none")]),
     ]
-    figures["win-rate"] = win_rate_figure([(f"vs {Path(report.config['opponent']).name}", report.win_rate,
-                                            report.win_rate_95ci)])
+    figures["win-rate"] = win_rate_figure([(f"vs {Path(report.config.opponent).name}", report.record.win_rate,
+                                            report.record.win_rate_95ci)])
     summary.append('<div class="plot short" id="win-rate"></div>')
     replays = {}
     for match in report.matches:
@@ -218,7 +216,7 @@ def check_page(run_dir: Path, report, results: list) -> Path:
         durations = result.durations if result is not None else []
         key = f"m{match.index}"
         links = [f'<a href="{html.escape(Path(path).name)}">{label}</a>' for path, label in
-                 ((match.episode, "episode JSON"), (match.replay, "kaggle-environments replay (needs network)"))
+                 ((match.episode, "episode JSON"), (match.video, "the engine's video (webm)"))
                  if path]
         sections.append(
             f'<section id="match-{match.index}"><h2>match {match.index}: {match.side}, score {match.score[0]}-'
@@ -240,13 +238,13 @@ def check_page(run_dir: Path, report, results: list) -> Path:
 
 def league_page(run_dir: Path, report) -> Path:
     """report.html for a league: standings with rating intervals, the pairwise heatmap, the tables."""
-    names = [p["name"] for p in report.config["participants"]]
+    names = [p.name for p in report.config.participants]
     state = ("complete" if report.complete else
              f"{'interrupted' if report.interrupted else 'incomplete'}: {report.finished} of {report.total}")
     rows = [(s.name, f"{s.rating:.1f} ± {s.uncertainty:.1f}", f"{s.conservative:.1f}",
              f"{s.wins}/{s.draws}/{s.losses}", f"{s.goals_for}-{s.goals_against}", "; ".join(s.forfeits) or "-")
             for s in report.standings]
-    body = [f"<h1>gfsub league ({state}, {report.finished} matches of {report.config['steps']} steps)</h1>",
+    body = [f"<h1>gfsub league ({state}, {report.finished} matches of {report.config.steps} steps)</h1>",
             '<div class="plot" id="standings"></div>', '<div class="plot" id="pairs"></div>',
             _grid_table(("participant", "rating ± uncertainty", "conservative", "W/D/L", "goals", "forfeits"), rows)]
     if report.void:
@@ -291,12 +289,6 @@ def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _coverage_line(cover) -> str:
-    grade = "release grade" if cover.release_grade else "not release grade: lacks " + "; ".join(cover.lacks)
-    return (f"{cover.matches} match(es), {' and '.join(cover.sides) or 'no side'}, {cover.steps} of "
-            f"{cover.full_match_steps} steps, vs {Path(cover.opponent).name} — {grade}")
-
-
 def _table(rows: list) -> str:
     return "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                                for k, v in rows) + "</table>"
@@ -314,7 +306,7 @@ def _list(items: list) -> str:
 
 def rebuild(run_dir: Path) -> Path:
     """report.html of a check or league run directory, from its run.json and results.jsonl (older runs too)."""
-    from builder.errors import RunDirectoryError
+    from common.errors import RunDirectoryError
     from harness.rundir import REPORT, RUN_CONFIG, read_results
 
     settings_path = run_dir / RUN_CONFIG

@@ -6,21 +6,22 @@ modules never meet. A forfeit (ERROR, INVALID, TIMEOUT) loses the match, as on K
 each pair gets W/D/L, goal difference and a win rate with its 95 % interval.
 """
 
+import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from pathlib import Path
 
-from builder.options import validate_range
-from builder.runtimes import get_spec
+from common.kaggle import FULL_MATCH_STEPS, SCENARIO
+from common.options import validate_range
 from harness.check import default_match_timeout
-from harness.environment import SCENARIO
 from harness.participants import ENGINE, Participant
 from harness.pools import play_run
 from harness.progress import Watcher
 from harness.ratings import rate
 from harness.results import CANDIDATE_FORFEITS, FORFEITS, MatchResult, MatchSpec
 from harness.stats import wilson_interval
-from harness.timing import FULL_MATCH_STEPS
+from runtimes.registry import get_spec
 
 VOID = ("HUNG", "CRASHED")  # the match process died or was killed: nobody can be blamed, the match is not rated
 
@@ -45,6 +46,12 @@ class LeagueConfig:
     def total_matches(self) -> int:
         n = len(self.participants)
         return n * (n - 1) // 2 * self.matches_per_pair
+
+
+def default_run_dir(config: LeagueConfig) -> Path:
+    """runs/league-<settings hash>: the same league resumes there, another league gets its own folder."""
+    digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()
+    return Path("runs") / f"league-{digest[:12]}"
 
 
 def validate_league_options(*, matches_per_pair: int, steps: int, seed: int, jobs: "int | None") -> None:
@@ -85,7 +92,7 @@ def match_specs(config: LeagueConfig, run_dir: Path) -> list[MatchSpec]:
     per_pair = config.matches_per_pair
     return [MatchSpec(index=f.index, candidate=f.home.agent, opponent=f.away.agent,
                       side="left" if (f.index % per_pair) % 2 == 0 else "right", steps=config.steps,
-                      seed=config.seed + f.index, run_dir=str(run_dir), replay=False, runtime=config.runtime,
+                      seed=config.seed + f.index, run_dir=str(run_dir), runtime=config.runtime,
                       isolated=True, episode=False, scenario=config.scenario)
             for f in fixtures(config)]
 
@@ -136,7 +143,7 @@ class LeagueMatch:
 
 @dataclass
 class LeagueReport:
-    config: dict
+    config: LeagueConfig
     finished: int
     total: int
     interrupted: bool
@@ -201,8 +208,7 @@ def build_league_report(config: LeagueConfig, results: list[MatchResult], interr
         record.win_rate_95ci = wilson_interval(record.wins, record.played)
     order = sorted(standings.values(), key=lambda s: -s.conservative)
     pair_list = [pairs[(a, b)] for i, a in enumerate(names) for b in names[i + 1:] if (a, b) in pairs]
-    settings = asdict(config)
-    return LeagueReport(settings, len(results), config.total_matches, interrupted, order, pair_list, matches, void)
+    return LeagueReport(config, len(results), config.total_matches, interrupted, order, pair_list, matches, void)
 
 
 def _tally(record, points: float):

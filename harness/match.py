@@ -4,20 +4,20 @@
 The candidate main.py is given to kaggle-environments by path, exactly as a submission is loaded (or, in a
 target runtime or a league, hosted in its own agent process). While the match plays, the number of steps
 played is written to REPORT_FD twice a second (`progress N`); at the end, one `result {...}` line. The episode
-JSON and, when it can, the HTML replay are written to the run directory.
+JSON and, when asked, the engine's own video of the match are written to the run directory.
 """
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
-from harness.environment import make_football
+from common.kaggle import BUILTIN_AGENTS, make_football
 from harness.results import MatchResult, MatchSpec
 
-BUILTIN_AGENTS = ("do_nothing", "run_right")  # kaggle-environments' own football agents
 BUILTIN_OPPONENTS = ("engine", *BUILTIN_AGENTS, "self")
 PROGRESS_EVERY = 0.5  # seconds between progress lines
 
@@ -50,8 +50,8 @@ def seed_engine(seed: int) -> None:
 
 def hosted_agent(runtime_name: str, agent_file: str):
     """A file agent living in its own process in `runtime_name` (started now, loaded by its first call)."""
-    from builder.runtime_agent import RuntimeAgent
-    from builder.runtimes import get_runtime, get_spec
+    from runtimes.hosted import RuntimeAgent
+    from runtimes.registry import get_runtime, get_spec
 
     runtime = get_runtime(get_spec(runtime_name))
     if runtime is None:
@@ -103,7 +103,7 @@ def play(spec: MatchSpec, report=None) -> MatchResult:
     hosted = host_agents(spec, agents, me)
     run_dir = Path(spec.run_dir)
     with tempfile.TemporaryDirectory(prefix="gfsub-match-") as logdir:
-        env = make_football(steps=spec.steps, logdir=logdir, team_1=team_1, team_2=team_2, video=spec.replay,
+        env = make_football(steps=spec.steps, logdir=logdir, team_1=team_1, team_2=team_2, video=spec.video,
                            scenario=spec.scenario)
         try:
             with ProgressReporter(report, env):
@@ -111,8 +111,8 @@ def play(spec: MatchSpec, report=None) -> MatchResult:
         finally:
             for agent in hosted.values():
                 agent.close()
-        replay, replay_note = (_write_replay(env, run_dir / f"match-{spec.index:03d}.html") if spec.replay
-                               else (None, "replay not requested"))
+        video, video_note = (_save_video(env, logdir, run_dir / f"match-{spec.index:03d}.webm") if spec.video
+                             else (None, "video not requested (--video)"))
     final = env.steps[-1]
     durations = [log[me]["duration"] for log in env.logs[1:] if len(log) > me and "duration" in log[me]]
     stderr = _first_stderr(env, me)
@@ -134,7 +134,7 @@ def play(spec: MatchSpec, report=None) -> MatchResult:
         episode = run_dir / f"match-{spec.index:03d}.json"
         episode.write_text(json.dumps(env.toJSON()))
         result.episode = str(episode)
-    result.replay, result.replay_note = replay, replay_note
+    result.video, result.video_note = video, video_note
     return result
 
 
@@ -142,13 +142,19 @@ def _first_stderr(env, slot: int) -> str:
     return next((log[slot]["stderr"] for log in env.logs[1:] if len(log) > slot and log[slot].get("stderr")), "")
 
 
-def _write_replay(env, path: Path) -> tuple:
-    """kaggle-environments' HTML replay; football's needs a video, which needs rendering to be available."""
+def _save_video(env, logdir: str, path: Path) -> tuple:
+    """The engine's own rendering of the match (webm), as kaggle-environments shows it in a notebook; -> (path or
+    None, why not). Rendering needs the engine's OpenGL output, which not every machine has."""
     try:
-        html = env.render(mode="html")
-    except Exception as exc:  # noqa: BLE001 - any renderer failure only costs the replay
-        return None, f"no HTML replay: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-    path.write_text(html)
+        from kaggle_environments.envs.football.football import try_get_video
+
+        try_get_video(env, keep_running=True)
+        found = env.football_video_path or next((str(p) for p in Path(logdir).rglob("*.webm")), None)
+    except Exception as exc:  # noqa: BLE001 - any renderer failure only costs the video
+        return None, f"no video: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    if not found or not Path(found).is_file():
+        return None, "no video: the engine wrote none"
+    shutil.move(found, path)
     return str(path), ""
 
 

@@ -2,18 +2,15 @@
 built-in agents. Every file is checked before anything is written: it exists, it loads with kaggle-environments'
 loader (in a separate process, as it will be in a match), and it yields a callable."""
 
-import json
-import os
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from builder.errors import ParticipantError
-from builder.files import sha256_of
-from builder.runtime_agent import WORKER
-from harness.match import BUILTIN_AGENTS
+from common.errors import ParticipantError
+from common.files import sha256_of
+from common.kaggle import BUILTIN_AGENTS
+from runtimes.hosted import probe_load
 
 ENGINE = "engine"
 LOAD_TIMEOUT = 120.0  # seconds a participant may take to load in the probe
@@ -85,50 +82,6 @@ def _refuse_duplicates(participants: list[Participant]) -> None:
         seen[key] = participant
 
 
-# Runs on the runtime's interpreter (Python 3.7 and newer): the loader of builder/agent_worker.py, which is the
-# runtime's own kaggle-environments when it has one.
-PROBE = """
-import json, os, sys
-sys.path.insert(0, sys.argv[3])
-from agent_worker import last_callable
-path = sys.argv[1]
-try:
-    agent = last_callable(path)
-    problem = "" if callable(agent) else "defines no callable (kaggle-environments plays the last one)"
-except Exception as exc:
-    lines = str(exc).strip().splitlines()
-    last = lines[-1] if lines else type(exc).__name__
-    problem = ("defines no callable (kaggle-environments plays the last one)" if "list index out of range" in last
-               else "does not load with kaggle-environments' loader: " + last)
-os.write(int(sys.argv[2]), json.dumps(problem).encode())
-"""
-
-
 def load_problem(participant: Participant, python: str = sys.executable) -> str:
     """'' if the file loads to a callable in a fresh process of `python`, else what went wrong."""
-    read_end, write_end = os.pipe()
-    try:
-        worker_folder = str(WORKER.parent)
-        # -I: no script folder or working directory on sys.path, so a helper module imports only if the loader
-        # itself makes it importable, as in a match.
-        process = subprocess.Popen([python, "-I", "-c", PROBE, participant.agent, str(write_end), worker_folder],
-                                   pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, cwd=str(Path(participant.agent).parent))
-        os.close(write_end)
-        write_end = -1
-        with os.fdopen(read_end, "rb") as pipe:
-            read_end = -1
-            try:
-                process.wait(timeout=LOAD_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                return f"did not load within {LOAD_TIMEOUT:.0f} s"
-            data = pipe.read()
-    finally:
-        for descriptor in (read_end, write_end):
-            if descriptor >= 0:
-                os.close(descriptor)
-    if not data:
-        return f"its loader process exited with code {process.returncode} without loading it"
-    return json.loads(data)
+    return probe_load(python, participant.agent, timeout=LOAD_TIMEOUT)

@@ -70,7 +70,8 @@ def run_match(spec: MatchSpec, timeout: float, threads: int, processes: "MatchPr
     -> the result, or None if the run was interrupted before or while it played."""
     processes = processes or MatchProcesses()
     read_end, write_end = os.pipe()
-    command = [sys.executable, "-m", "harness.match", json.dumps(asdict(spec)), str(write_end)]
+    # -I: the working directory is not on sys.path, so no file of the user's shadows a module of the match
+    command = [sys.executable, "-I", "-m", "harness.match", json.dumps(asdict(spec)), str(write_end)]
     start = time.monotonic()
     with tempfile.TemporaryFile() as output:  # the match's own stdout/stderr: engine and library logs
         process = processes.start(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from builder.errors import RayClusterError
+from common.errors import RayClusterError
 from harness.processes import run_match
 from harness.results import MatchResult, MatchSpec
 

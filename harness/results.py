@@ -2,10 +2,8 @@
 
 from dataclasses import asdict, dataclass, field, fields
 
-from harness.environment import SCENARIO
+from common.kaggle import FORFEITS, SCENARIO
 
-# Statuses kaggle-environments gives an agent that forfeits the match.
-FORFEITS = ("ERROR", "INVALID", "TIMEOUT")
 # What a candidate can also do to lose: HUNG (killed at the wall-clock bound), CRASHED (the match process died).
 CANDIDATE_FORFEITS = FORFEITS + ("HUNG", "CRASHED")
 
@@ -21,7 +19,7 @@ class MatchSpec:
     steps: int
     seed: int
     run_dir: str
-    replay: bool = True
+    video: bool = False  # save the engine's own rendering, match-NNN.webm (rendering costs ~3x the match)
     runtime: str = "current"  # where file agents run: "current" loads the candidate in the match process
     isolated: bool = False  # each file agent in its own process (league: helper modules of two agents never meet)
     episode: bool = True  # write match-NNN.json (the episode as kaggle-environments records it)
@@ -42,8 +40,8 @@ class MatchResult:
     opponent_stderr: str = ""  # when the opponent is another main.py hosted in its own process
     debug_info: str = ""
     episode: "str | None" = None
-    replay: "str | None" = None
-    replay_note: str = ""
+    video: "str | None" = None
+    video_note: str = ""
     runtime_versions: str = ""
     runtime_overhead_p50: "float | None" = None
     wall: float = 0.0  # seconds the match process ran

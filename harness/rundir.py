@@ -4,8 +4,8 @@ only), report.json. `--resume` reopens it with the same settings and plays only 
 import json
 from pathlib import Path
 
-from builder.errors import RunDirectoryError
-from builder.files import write_atomic
+from common.errors import RunDirectoryError
+from common.files import write_atomic
 from harness.results import MatchResult
 
 RESULTS = "results.jsonl"
@@ -26,8 +26,14 @@ def open_run_dir(run_dir: Path, settings: dict, resume: bool, kind: str) -> list
     if (run_dir / RESULTS).exists() and not resume:
         raise RunDirectoryError(run_dir, f"already holds a {kind} run",
                                 "pass --resume to continue it, or another --run-dir")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(stored, json.dumps(settings, indent=2))
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(stored, json.dumps(settings, indent=2))
+    except (FileExistsError, NotADirectoryError):
+        raise RunDirectoryError(run_dir, "is a file, not a folder", "pass another --run-dir") from None
+    except OSError as exc:
+        raise RunDirectoryError(run_dir, f"cannot be created or written ({exc.strerror})",
+                                "pass a --run-dir in a folder you can write") from None
     return []
 
 

@@ -8,9 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-ACT_TIMEOUT = 0.5
-OVERAGE_POOL = 60.0
-FULL_MATCH_STEPS = 3002
+from common.kaggle import ACT_TIMEOUT, FULL_MATCH_STEPS
 
 
 @dataclass

@@ -1,87 +1,147 @@
 #!/usr/bin/env bash
-# Install everything gfsub needs into .venv/ (idempotent: a second run installs nothing).
+# Install what `make demo` needs (install.sh demo) or what `make test` needs on top (install.sh test).
+# Idempotent: a step whose result is present says so and installs nothing.
 #
-# Steps: Debian packages for building the gfootball engine -> .venv -> build tools ->
-# gfootball 2.10.2 (built once from source, wheel cached outside the repo) -> gym 0.23.1 ->
-# kaggle-environments 1.33.2 without its 1.9 GB dependency set -> gfsub itself (editable).
+# One line per step with its duration; every command's own output goes to $LOG, which a failing step names.
+# The engine (gfootball 2.10.2, C++) is built from source once, in a build environment of its own, in the
+# background while the Python packages install; its wheel is cached in $GFSUB_CACHE/wheels.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-VENV="${VENV:-$ROOT/.venv}"
-PYTHON="${PYTHON:-python3}"
-CACHE="${GFSUB_CACHE:-$HOME/.cache/gfsub}"
-WHEELS="$CACHE/wheels"
-GFOOTBALL_VERSION=2.10.2
+WHAT=${1:-demo}
+VENV=${VENV:-$ROOT/.venv}
+PYTHON=${PYTHON:-python3}
+CACHE=${GFSUB_CACHE:-$HOME/.cache/gfsub}
+WHEELS=$CACHE/wheels
+LOGS=$CACHE/logs
+LOG=$LOGS/install.log
+ENGINE_LOG=$LOGS/install-engine.log
+GFOOTBALL=2.10.2
 
-APT_PACKAGES=(
-  libsdl2-dev libsdl2-image-dev libsdl2-ttf-dev libsdl2-gfx-dev
-  libboost-thread-dev libboost-system-dev libboost-filesystem-dev libboost-python-dev
-  libgl1-mesa-dev libegl-dev cmake build-essential python3-dev
-  iproute2  # the Ray test's network namespace
-  chromium  # report.html's browser test (driven by playwright, offline)
-)
+# What building the engine needs (google-research/football's compile notes), and what only the tests use.
+DEMO_APT=(libsdl2-dev libsdl2-image-dev libsdl2-ttf-dev libsdl2-gfx-dev libboost-thread-dev libboost-system-dev
+          libboost-filesystem-dev libboost-python-dev libgl1-mesa-dev libegl-dev cmake build-essential python3-dev)
+TEST_APT=(chromium iproute2)  # report.html's browser test; the Ray test's network namespace
 
-log() { printf '[install] %s\n' "$*"; }
+case "$WHAT" in demo|test) ;; *) echo "usage: install.sh demo|test" >&2; exit 2;; esac
+if [ -e "$CACHE" ] && [ ! -d "$CACHE" ]; then
+  echo "install: GFSUB_CACHE=$CACHE is not a folder — point GFSUB_CACHE at a folder, or unset it" >&2; exit 2
+fi
+mkdir -p "$LOGS" "$WHEELS"
+: >"$LOG"
 
-install_apt() {
-  local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+# step NAME COMMAND...: run COMMAND with its output in $LOG; print NAME and how long it took, or stop.
+step() {
+  local name=$1 start=$SECONDS; shift
+  printf '%-58s' "$name"
+  if "$@" >>"$LOG" 2>&1; then
+    printf '%5d s\n' $((SECONDS - start))
+  else
+    printf ' FAILED after %d s\n' $((SECONDS - start))
+    echo "install: step '$name' failed — its output is at the end of $LOG" >&2
+    exit 1
+  fi
+}
+present() { printf '%-58s%s\n' "$1" "present"; }
+
+py() { "$VENV/bin/python" "$@"; }
+pip_() { py -m pip --disable-pip-version-check --no-input -q "$@"; }
+has() { py -c 'import sys; from importlib.metadata import version
+try: sys.exit(0 if len(sys.argv) < 3 or version(sys.argv[1]) == sys.argv[2] else 1)
+except Exception: sys.exit(1)' "$@" 2>/dev/null; }
+
+missing_apt() {
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
   done
-  [ ${#missing[@]} -eq 0 ] && { log "apt packages: present"; return; }
-  log "apt packages missing: ${missing[*]}"
+}
+
+apt_install() {
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@"
 }
 
-pip_() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+engine_wheel() { ls "$WHEELS"/gfootball-"$GFOOTBALL"-*.whl 2>/dev/null | head -1; }
 
-has() { "$VENV/bin/python" - "$@" <<'PY'
-import sys
-from importlib.metadata import version, PackageNotFoundError
-name, want = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
-try:
-    got = version(name)
-except PackageNotFoundError:
-    sys.exit(1)
-sys.exit(0 if want is None or got == want else 1)
-PY
+# The engine's wheel, built by pip in a build environment of its own (setuptools < 70 and psutil, which its
+# build script runs with `python3` from PATH). Runs in the background: its duration goes to a file.
+build_engine() {
+  local start=$SECONDS build=$CACHE/engine-build-env
+  {
+    rm -rf "$build"
+    "$PYTHON" -m venv "$build"
+    "$build/bin/python" -m pip --disable-pip-version-check -q install "setuptools<70" "wheel<0.46" psutil
+    PATH="$build/bin:$PATH" "$build/bin/python" -m pip --disable-pip-version-check -q wheel --no-build-isolation \
+      --no-deps -w "$WHEELS" "gfootball==$GFOOTBALL"
+    rm -rf "$build"
+  } >"$ENGINE_LOG" 2>&1
+  echo $((SECONDS - start)) >"$ENGINE_LOG.seconds"
 }
 
-install_venv() {
-  [ -x "$VENV/bin/python" ] || { log "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
-  has setuptools && "$VENV/bin/python" -c 'import setuptools,sys; sys.exit(int(setuptools.__version__.split(".")[0]) >= 70)' \
-    && has wheel && has psutil || pip_ install "setuptools<70" "wheel<0.46" psutil
-}
-
-install_gfootball() {
-  if has gfootball "$GFOOTBALL_VERSION" && has gym 0.23.1; then log "gfootball: present"; return; fi
-  mkdir -p "$WHEELS"
-  if ! ls "$WHEELS"/gfootball-"$GFOOTBALL_VERSION"-*.whl >/dev/null 2>&1; then
-    log "building gfootball $GFOOTBALL_VERSION from source (about 5 minutes, once; cached in $WHEELS)"
-    # The engine's build script runs `python3` from PATH (it needs psutil): use the venv's.
-    PATH="$VENV/bin:$PATH" pip_ wheel --no-build-isolation --no-deps -w "$WHEELS" "gfootball==$GFOOTBALL_VERSION"
+wait_engine() {
+  if ! wait "$1"; then
+    cat "$ENGINE_LOG" >>"$LOG"
+    return 1
   fi
-  pip_ install --no-build-isolation --find-links "$WHEELS" "gfootball==$GFOOTBALL_VERSION" six "gym==0.23.1"
 }
 
-install_kaggle_environments() {
-  if has kaggle-environments 1.33.2; then log "kaggle-environments: present"; return; fi
-  pip_ install --no-deps "kaggle-environments==1.33.2"
-  pip_ install jsonschema requests
-}
+echo "installing what 'make $WHAT' needs (details: $LOG)"
 
-install_gfsub() {
-  # The package, its declared dependencies (tensorflow-cpu, jinja2, numpy, h5py, typer, rich, openskill) and the
-  # extras the tests use (pytest, ruff; Ray for league --ray).
-  pip_ install --no-build-isolation -e "$ROOT[dev,ray]"
-}
+# --- system packages ------------------------------------------------------------------------------------------
+wanted=("${DEMO_APT[@]}")
+[ "$WHAT" = test ] && wanted+=("${TEST_APT[@]}")
+mapfile -t need < <(missing_apt "${wanted[@]}")
+if [ ${#need[@]} -eq 0 ]; then present "system packages (apt)"; else
+  step "system packages (apt: ${#need[@]} missing)" apt_install "${need[@]}"; fi
 
-install_apt
-install_venv
-install_gfootball
-install_kaggle_environments
-install_gfsub
-log "done: $VENV"
+# --- the engine, in the background ----------------------------------------------------------------------------
+engine_pid=""
+if [ -z "$(engine_wheel)" ]; then
+  build_engine &
+  engine_pid=$!
+fi
+
+# --- the venv and gfsub's own packages ------------------------------------------------------------------------
+if [ -x "$VENV/bin/python" ]; then present "venv ($VENV)"; else step "venv ($VENV)" "$PYTHON" -m venv "$VENV"; fi
+# pyproject.toml's hash, kept in the venv: the packages are present when it is the one they were installed from
+stamp="$VENV/.gfsub-packages"
+project=$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)
+if [ "$(cat "$stamp" 2>/dev/null)" = "$project" ] && has gfsub; then
+  present "Python packages (TensorFlow, kaggle-environments, ...)"
+else
+  rm -f "$stamp"
+  step "Python packages (TensorFlow, kaggle-environments, ...)" \
+    pip_ install "setuptools>=64,<70" "wheel<0.46" -e "$ROOT"
+fi
+
+# --- target runtimes (while the engine may still build) -------------------------------------------------------
+if [ "$WHAT" = test ]; then
+  step "target runtimes, all (venvs, once)" py -m gfsub runtime create
+else
+  step "target runtimes of a default build (venvs, once)" py -m gfsub runtime create --default-targets
+fi
+
+# --- the engine, installed ------------------------------------------------------------------------------------
+if [ -n "$engine_pid" ]; then
+  printf '%-58s' "engine: gfootball $GFOOTBALL built from source (once)"
+  if wait_engine "$engine_pid"; then printf '%5d s\n' "$(cat "$ENGINE_LOG.seconds")"; else
+    printf ' FAILED\n'; echo "install: the engine build failed — its output is at the end of $LOG" >&2; exit 1; fi
+else
+  present "engine: gfootball $GFOOTBALL wheel ($WHEELS)"
+fi
+if [ "$WHAT" = test ]; then
+  extras=engine,test,ray label="engine and test tools (pytest, ruff, playwright, Ray)"
+else
+  extras=engine label="engine and its packages (gym, pygame, opencv)"
+fi
+if [ "$(cat "$stamp" 2>/dev/null)" = "$project" ] && has gfootball "$GFOOTBALL" \
+    && { [ "$WHAT" = demo ] || { has pytest && has ray; }; }; then
+  present "$label"
+else
+  step "$label" pip_ install --no-build-isolation --find-links "$WHEELS" -e "$ROOT[$extras]"
+fi
+step "pip check (every requirement installed)" pip_ check
+echo "$project" >"$stamp"

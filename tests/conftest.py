@@ -2,13 +2,17 @@
 
 import pytest
 
-from harness.environment import make_football
+from common.kaggle import make_football
+
+# Session fixtures that play the engine: a test that uses one plays it too. Tests that build a main.py (which verifies
+# on the engine) or play matches say so themselves, with `pytestmark = pytest.mark.engine` or a mark of their own.
+ENGINE_FIXTURES = {"engine_observations", "both_sides_observations"}
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Tests that play the real engine are marked `engine`: `pytest -m "not engine"` runs the fast unit tests."""
+    """`engine` marks what plays the real engine: `pytest -m "not engine"` runs the fast unit tests."""
     for item in items:
-        if getattr(item.module, "USES_ENGINE", True):
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.engine)
 
 

@@ -9,15 +9,18 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from builder.cli import app
+from gfsub.cli import app
 from tests.user_model import notebook_model
 
 
 class Payload:
-    """A pickle that would run a shell command if loaded with plain pickle."""
+    """A pickle that would run a shell command (touch `marker`) if loaded with plain pickle."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
 
     def __reduce__(self):
-        return (os.system, ("touch /tmp/gfsub-pwned",))
+        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +66,7 @@ def _case_corrupt_zlib(tmp, weights):
 
 
 def _case_malicious_pickle(tmp, weights):
-    (tmp / "w.zlib").write_bytes(zlib.compress(pickle.dumps([Payload()])))
+    (tmp / "w.zlib").write_bytes(zlib.compress(pickle.dumps([Payload(tmp / "pwned")])))
     return tmp / "w.zlib", [], "refusing to load posix.system"
 
 
@@ -134,7 +137,7 @@ def test_bad_input_is_one_clear_line(case, tmp_path, small_weights):
     if case != "bad_fallback":
         assert str(weights_path if case != "bad_arch_json" else tmp_path / "arch.json") in lines[0]
     assert list(output.parent.iterdir()) == [], "nothing written, not even a partial file"
-    assert not os.path.exists("/tmp/gfsub-pwned")
+    assert not (tmp_path / "pwned").exists(), "the pickle ran"
 
 
 def test_arch_file_disagreeing_with_model_file(tmp_path):

@@ -8,11 +8,14 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import build
-from builder.cli import app
-from builder.package import package
+from common.errors import RunDirectoryError
+from gfsub.cli import app
 from harness.check import make_config, run_check
+from harness.package import package
 from harness.rundir import RESULTS
 from tests.user_model import notebook_model
+
+pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
 
 AGENTS = {
     "raises": "def agent(obs):\n    raise ValueError('boom from the agent')\n",
@@ -39,7 +42,7 @@ def _agent(tmp_path, name):
 
 def _check(tmp_path, main_py, *extra):
     run_dir = tmp_path / "run"
-    result = CliRunner().invoke(app, ["check", str(main_py), "--run-dir", str(run_dir), "--no-replay", *extra])
+    result = CliRunner().invoke(app, ["check", str(main_py), "--run-dir", str(run_dir), *extra])
     report = json.loads((run_dir / "report.json").read_text()) if (run_dir / "report.json").exists() else None
     return result, report
 
@@ -55,12 +58,15 @@ def test_good_main_py_passes_on_both_sides(tmp_path, good_main_py):
     assert "PASS" in result.output and "W/D/L" in result.output
 
 
-def test_replay_is_saved_as_html(tmp_path, good_main_py):
-    config = make_config(good_main_py, matches=1, steps=20, opponent="do_nothing", jobs=1, replay=True)
+def test_video_is_the_engines_own_rendering_and_the_page_links_it(tmp_path, good_main_py):
+    config = make_config(good_main_py, matches=1, steps=20, opponent="do_nothing", jobs=1, video=True)
     report = run_check(config, tmp_path / "run")
-    replay = report.matches[0].replay
-    assert replay and replay.endswith(".html"), report.matches[0].replay_note
-    assert "<html" in open(replay).read(2000).lower()
+    video = report.matches[0].video
+    assert video and video.endswith(".webm"), report.matches[0].video_note
+    assert open(video, "rb").read(4) == b"\x1aE\xdf\xa3", "a WebM (Matroska/EBML) file"
+    from harness.html_report import rebuild
+
+    assert "match-000.webm" in rebuild(tmp_path / "run").read_text()
 
 
 @pytest.mark.parametrize("name, status", [("raises", "ERROR"), ("returns_19", "INVALID"),
@@ -97,7 +103,7 @@ def test_slow_agent_fails_on_projected_overage(tmp_path):
 
 
 def test_resume_does_not_replay_finished_matches(tmp_path, good_main_py):
-    config = make_config(good_main_py, matches=2, steps=20, opponent="do_nothing", jobs=1, replay=False)
+    config = make_config(good_main_py, matches=2, steps=20, opponent="do_nothing", jobs=1)
     run_dir = tmp_path / "run"
     run_check(config, run_dir)
     lines = (run_dir / RESULTS).read_text().splitlines()
@@ -107,7 +113,7 @@ def test_resume_does_not_replay_finished_matches(tmp_path, good_main_py):
     report = run_check(config, run_dir, resume=True).to_dict()
     assert (run_dir / "match-000.json").stat().st_mtime_ns == first_episode
     assert [m["index"] for m in report["matches"]] == [0, 1] and report["verdict"] == "PASS"
-    with pytest.raises(Exception, match="already holds a check run"):
+    with pytest.raises(RunDirectoryError, match="already holds a check run"):
         run_check(config, run_dir)
 
 

@@ -3,8 +3,6 @@ import pytest
 
 from agent_runtime.codec import WeightBlobError, decode_weights, encode_weights
 
-USES_ENGINE = False  # plain unit tests: `pytest -m "not engine"` runs them
-
 
 def _arrays():
     rng = np.random.default_rng(3)

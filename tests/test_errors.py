@@ -1,14 +1,20 @@
-"""The error design (no engine): user errors exit 2 with one line, a gfsub bug is an InternalError that exits 3
-and asks for a report, and a refused build says which of the two it is."""
+"""The error design (no engine): user errors exit 2 with one line, a gfsub bug exits 3 with one line naming the log
+that holds its traceback, and odd paths a new user may give are user errors, never tracebacks."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from builder import cli
-from builder.errors import InternalError, ParityError, UnsupportedArchitectureError, WeightShapeError
 from builder.pipeline import _parity_error
 from builder.verify import ParityReport
+from common import errors
+from common.errors import InternalError, ParityError, UnsupportedArchitectureError
 
-USES_ENGINE = False  # plain unit tests: `pytest -m "not engine"` runs them
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _parity(agreement: float, dq: float, dtype: str = "float32", rebuild_vs_source: float = 0.0) -> ParityReport:
@@ -26,18 +32,86 @@ def test_a_refused_build_tells_a_model_gfsub_does_not_model_from_float16_roundin
     assert isinstance(bug, InternalError) and "gfsub bug" in bug.message
 
 
-@pytest.mark.parametrize("error,code,label", [
-    (WeightShapeError("w.npz", "layer fc1/kernel: expected (1, 2), found (2, 1)", "pass --arch"), 2, "error:"),
-    (InternalError("main.py", "main.py does not play like the source model"), 3, "internal error:"),
-])
-def test_the_one_handler_maps_each_category_to_its_exit_code_and_one_line(error, code, label, capsys):
-    with pytest.raises(SystemExit) as stop, cli.handled():
-        raise error
-    assert stop.value.code == code
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(label) and str(error.path) in lines[0]
+def test_every_error_has_a_category_and_a_bug_is_not_a_user_error():
+    named = [value for value in vars(errors).values() if isinstance(value, type) and issubclass(value, Exception)]
+    categories = (errors.InputFileError, errors.ModelRefusedError, errors.UsageError, errors.SetupError)
+    leaves = [cls for cls in named if cls not in (errors.GfsubError, errors.UserError, errors.InternalError,
+                                                  *categories)]
+    assert len(leaves) >= 25
+    assert [cls.__name__ for cls in leaves if not issubclass(cls, categories)] == []
+    assert not issubclass(errors.InternalError, errors.UserError)
+    assert {cls.exit_code for cls in leaves} == {2} and errors.InternalError.exit_code == 3
 
 
-def test_the_handler_lets_anything_else_through():
-    with pytest.raises(KeyError), cli.handled():
-        raise KeyError("not gfsub's")
+def _gfsub(args: list, tmp_path: Path, prelude: str = "", **env) -> subprocess.CompletedProcess:
+    """The real CLI in a fresh process (`prelude` runs first: a fault injected into gfsub's own code)."""
+    code = f"import sys\n{prelude}\nfrom gfsub.cli import main\nmain(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "GFSUB_CACHE": str(tmp_path / "cache"), **env}, timeout=300)
+
+
+def _one_line(out: subprocess.CompletedProcess) -> str:
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    return lines[0]
+
+
+FAULT = """
+import builder.load
+def broken(path):
+    return {}["format"]  # a bug deep in the pipeline
+builder.load.detect_format = broken
+"""
+
+
+def test_a_bug_is_one_line_exit_3_naming_the_log_that_holds_its_traceback(tmp_path):
+    np.savez(tmp_path / "w.npz", np.zeros(3))
+    out = _gfsub(["build", "w.npz", "-o", "new/main.py"], tmp_path, prelude=FAULT)
+    assert out.returncode == 3
+    line = _one_line(out)
+    log = tmp_path / "cache" / "logs" / "last-command.log"
+    assert line.startswith("internal error: KeyError: 'format'") and "gfsub bug" in line and str(log) in line
+    assert "Traceback" in log.read_text() and "in broken" in log.read_text()
+    assert not (tmp_path / "new").exists(), "a failed build leaves no folder behind"
+
+
+def test_a_bug_outside_any_command_module_is_caught_too(tmp_path):
+    out = _gfsub(["runtime", "list"], tmp_path,
+                 prelude="import runtimes.registry as r\nr.load_specs = lambda: 1 / 0")
+    assert out.returncode == 3 and _one_line(out).startswith("internal error: ZeroDivisionError")
+
+
+@pytest.fixture
+def agent_file(tmp_path) -> Path:
+    path = tmp_path / "agent.py"
+    path.write_text("def agent(obs, config=None):\n    return [0]\n")
+    return path
+
+
+ODD_PATHS = {
+    # name: (arguments, environment, what the line says)
+    "run dir under /proc": (["check", "agent.py", "--steps", "5", "--matches", "1", "--run-dir", "/proc/gfsub-x"],
+                            {}, "/proc/gfsub-x: cannot be created"),
+    "run dir is a file": (["check", "agent.py", "--steps", "5", "--matches", "1", "--run-dir", "agent.py"], {},
+                          "agent.py: is a file, not a folder"),
+    "league run dir under /proc": (["league", "agent.py", "run_right", "--steps", "5", "--matches-per-pair", "1",
+                                    "--run-dir", "/proc/gfsub-x"], {}, "/proc/gfsub-x: cannot be created"),
+    "-o under /proc": (["build", "w.npz", "-o", "/proc/gfsub-x/main.py"], {}, "its folder cannot be created"),
+    "-o is a folder": (["build", "w.npz", "-o", "."], {}, "is a directory"),
+    "cache is a file": (["runtime", "list"], {"GFSUB_CACHE": "agent.py"}, "agent.py: is not a folder"),
+    "cache is a file, build": (["build", "w.npz", "-o", "main.py"], {"GFSUB_CACHE": "agent.py"},
+                               "agent.py: is not a folder"),
+    "package -o under /proc": (["package", "agent.py", "-o", "/proc/gfsub-x/s.tar.gz", "--force"], {},
+                               "/proc/gfsub-x/s.tar.gz"),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_PATHS))
+def test_odd_paths_are_one_line_exit_2_never_a_traceback(case, tmp_path, agent_file):
+    args, env, expected = ODD_PATHS[case]
+    np.savez(tmp_path / "w.npz", np.zeros(3))
+    out = _gfsub(args, tmp_path, **env)
+    line = _one_line(out)
+    assert out.returncode == 2 and line.startswith("error: ") and expected in line, out.stderr
+    assert " — " in line, "the line says what to do"
+    assert not (tmp_path / "main.py").exists()

@@ -13,10 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import build
-from builder.cli import app
-from builder.package import package
+from gfsub.cli import app
 from harness.check import build_report, make_config, run_check
+from harness.package import package
 from tests.user_model import notebook_model
+
+pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +73,7 @@ def _report(tmp_path, main_py, name: str, **options) -> None:
     """A PASS report.json of a real check with these options (matches=0 only as an older gfsub wrote it)."""
     settings = {"matches": 1, "steps": 30, "opponent": "engine", **options}
     if settings["matches"] == 0:
-        config = make_config(main_py, matches=1, steps=settings["steps"], opponent=settings["opponent"], jobs=1,
-                             replay=False)
+        config = make_config(main_py, matches=1, steps=settings["steps"], opponent=settings["opponent"], jobs=1)
         config.matches = 0
         report = build_report(config, []).to_dict()
         (tmp_path / "runs" / name).mkdir(parents=True)
@@ -80,7 +81,7 @@ def _report(tmp_path, main_py, name: str, **options) -> None:
         assert report["verdict"] == "PASS"
         return
     config = make_config(main_py, matches=settings["matches"], steps=settings["steps"], opponent=settings["opponent"],
-                         jobs=2, replay=False)
+                         jobs=2)
     assert run_check(config, tmp_path / "runs" / name).verdict == "PASS"
 
 
@@ -105,7 +106,7 @@ def test_a_pass_that_is_not_release_grade_does_not_unlock_package(tmp_path, main
 
 def test_a_release_grade_check_unlocks_package_and_says_so(tmp_path, main_py):
     out = CliRunner().invoke(app, ["check", str(main_py), "--run-dir", str(tmp_path / "runs" / "full"),
-                                   "--no-replay", "--matches", "2", "--steps", "3002", "--jobs", "2"])
+                                   "--matches", "2", "--steps", "3002", "--jobs", "2"])
     assert out.exit_code == 0, out.output
     report = json.loads((tmp_path / "runs" / "full" / "report.json").read_text())
     cover = report["coverage"]
@@ -128,7 +129,7 @@ def test_a_report_of_an_older_gfsub_without_coverage_is_refused(tmp_path, main_p
     path.write_text(json.dumps(data))
     out = CliRunner().invoke(app, ["package", str(main_py), "-o", str(tmp_path / "s.tar.gz"), "--runs-dir",
                                    str(tmp_path / "runs")])
-    assert out.exit_code == 2 and "a coverage record (made by an older gfsub)" in out.stderr
+    assert out.exit_code == 2 and "made by another gfsub version" in out.stderr
 
 
 def test_package_load_failure_is_one_line(tmp_path):
@@ -144,15 +145,15 @@ def test_package_load_failure_is_one_line(tmp_path):
 
 def test_forfeits_count_as_losses_and_opponent_forfeits_as_wins(tmp_path, main_py):
     raises = _write(tmp_path, "raises.py", "def agent(obs):\n    raise ValueError('boom')\n")
-    lost = run_check(make_config(raises, matches=1, steps=10, opponent="engine", jobs=1, replay=False), tmp_path / "a")
-    assert (lost.wins, lost.draws, lost.losses) == (0, 0, 1) and lost.win_rate == 0.0
-    assert lost.matches[0].outcome == "loss" and lost.forfeits["candidate"] == ["match 0: ERROR"]
+    lost = run_check(make_config(raises, matches=1, steps=10, opponent="engine", jobs=1), tmp_path / "a")
+    assert (lost.record.wins, lost.record.draws, lost.record.losses) == (0, 0, 1) and lost.record.win_rate == 0.0
+    assert lost.matches[0].outcome == "loss" and lost.forfeits.candidate == ["match 0: ERROR"]
 
-    won = run_check(make_config(main_py, matches=2, steps=10, opponent=str(raises), jobs=2, replay=False),
+    won = run_check(make_config(main_py, matches=2, steps=10, opponent=str(raises), jobs=2),
                     tmp_path / "b")
-    assert (won.wins, won.draws, won.losses) == (2, 0, 0) and won.verdict == "PASS"
-    assert won.forfeits["opponent"] == ["match 0: ERROR", "match 1: ERROR"] and won.forfeits["candidate"] == []
-    assert won.win_rate == 1.0
+    assert (won.record.wins, won.record.draws, won.record.losses) == (2, 0, 0) and won.verdict == "PASS"
+    assert won.forfeits.opponent == ["match 0: ERROR", "match 1: ERROR"] and won.forfeits.candidate == []
+    assert won.record.win_rate == 1.0
 
 
 # ----- Ctrl-C and SIGTERM ----------------------------------------------------------------------------------------
@@ -160,8 +161,8 @@ def test_forfeits_count_as_losses_and_opponent_forfeits_as_wins(tmp_path, main_p
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_signal_stops_a_real_run_within_2s_and_it_resumes(tmp_path, main_py, signum):
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "builder.cli", "check", str(main_py), "--matches", "2", "--steps", "500",
-               "--jobs", "1", "--no-replay", "--run-dir", str(run_dir)]
+    command = [sys.executable, "-m", "gfsub.cli", "check", str(main_py), "--matches", "2", "--steps", "500",
+               "--jobs", "1", "--run-dir", str(run_dir)]
     gfsub = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     results = run_dir / "results.jsonl"
     deadline = time.monotonic() + 240

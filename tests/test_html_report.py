@@ -12,13 +12,15 @@ import pytest
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run"]
 
 
 def gfsub(*args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "builder.cli", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "gfsub.cli", *args], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, "COLUMNS": "200"})
 
 
@@ -28,7 +30,7 @@ def runs(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("html")
     (folder / "main.py").write_text("import random\n\n\ndef agent(obs, config=None):\n"
                                     "    return [random.randrange(19)]\n")
-    check = gfsub("check", "main.py", "--matches", "2", "--steps", "60", "--no-replay", "--run-dir", "check",
+    check = gfsub("check", "main.py", "--matches", "2", "--steps", "60", "--run-dir", "check",
                   cwd=folder)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.strip().splitlines()[-1] == "html report: check/report.html", "printed last"

@@ -9,8 +9,8 @@ from agent_runtime.incremental import IncrementalForward
 from agent_runtime.numpy_model import NumpySplitterConvNN
 from agent_runtime.observation import FrameDifference
 from builder.keras_config import architecture_from_config
-from builder.validate import candidate_orders
 from builder.verify import gfootball_frame
+from builder.weight_order import candidate_orders
 from tests.user_model import notebook_model
 
 VARIANTS = {

@@ -20,7 +20,7 @@ SPRINTER, IDLER = str(AGENTS / "sprinter" / "main.py"), str(AGENTS / "idler" / "
 
 
 def gfsub(*args, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "builder.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gfsub.cli", *args], capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "200"}, **kwargs)
 
 
@@ -30,12 +30,13 @@ def results(run_dir: Path) -> list:
 
 # ----- two agents that both ship utils.py ----------------------------------------------------------------------
 
+@pytest.mark.engine
 @pytest.mark.parametrize("isolated", [False, True], ids=["one-interpreter", "isolated"])
 def test_helper_modules_of_two_agents_only_stay_apart_when_isolated(tmp_path, isolated):
     """Both test agents import their own utils.py; in one interpreter the second gets the first's (and raises),
     which is why a league hosts every file agent in its own process."""
     spec = MatchSpec(index=0, candidate=SPRINTER, opponent=IDLER, side="left", steps=20, seed=0,
-                     run_dir=str(tmp_path), replay=False, episode=False, isolated=isolated)
+                     run_dir=str(tmp_path), episode=False, isolated=isolated)
     result = run_match(spec, timeout=300, threads=1)
     assert result.status == "DONE"
     if isolated:
@@ -46,6 +47,7 @@ def test_helper_modules_of_two_agents_only_stay_apart_when_isolated(tmp_path, is
 
 # ----- a local league ------------------------------------------------------------------------------------------
 
+@pytest.mark.engine
 def test_a_local_league_rates_files_builtins_and_the_engine_and_resumes_only_with_its_settings(tmp_path):
     raises = tmp_path / "raises" / "main.py"
     raises.parent.mkdir()
@@ -85,9 +87,10 @@ def test_a_local_league_rates_files_builtins_and_the_engine_and_resumes_only_wit
     assert len(changed.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.engine
 def test_ctrl_c_keeps_finished_matches_leaves_no_process_and_resume_plays_each_match_once(tmp_path):
     run_dir = tmp_path / "league"
-    command = [sys.executable, "-m", "builder.cli", "league", SPRINTER, IDLER, "run_right", "--matches-per-pair",
+    command = [sys.executable, "-m", "gfsub.cli", "league", SPRINTER, IDLER, "run_right", "--matches-per-pair",
                "1", "--steps", "400", "--jobs", "1", "--run-dir", str(run_dir)]
     league = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 240

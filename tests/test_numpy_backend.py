@@ -11,9 +11,11 @@ import pytest
 from agent_runtime.numpy_model import NumpySplitterConvNN
 from builder import build
 from builder.keras_config import architecture_from_config
-from builder.validate import candidate_orders
+from builder.weight_order import candidate_orders
 from tests.helpers import pipeline_inputs
 from tests.user_model import notebook_model
+
+pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
 
 VARIANTS = {
     "notebook": {},
@@ -58,7 +60,7 @@ BLOCK_TENSORFLOW = textwrap.dedent("""
             return None
 
     sys.meta_path.insert(0, BlockTensorFlow())
-    from harness.environment import make_football
+    from common.kaggle import make_football
 
     env = make_football(steps=60, team_2=0, logdir=sys.argv[2])
     steps = env.run([sys.argv[1], "do_nothing"])

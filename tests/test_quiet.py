@@ -9,6 +9,8 @@ import pytest
 
 from tests.user_model import notebook_model
 
+pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
+
 # Every line gfsub itself prints for build and check (an allow-list: anything else is someone else's chatter).
 OWN_LINE = re.compile(
     r"^(|[┏┃┡│└].*|(source|architecture|parameters|backend|weights blob|main\.py|parity|reference)\s.*"
@@ -20,7 +22,7 @@ OWN_LINE = re.compile(
 
 def _gfsub(args: list, tmp_path, verbose: bool = False) -> list:
     env = {**os.environ, "COLUMNS": "200"}  # wide enough that rich wraps no line
-    command = [sys.executable, "-m", "builder.cli", *(["--verbose"] if verbose else []), *args]
+    command = [sys.executable, "-m", "gfsub.cli", *(["--verbose"] if verbose else []), *args]
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     return [line.strip() for line in (out.stdout + out.stderr).splitlines()]
@@ -35,7 +37,7 @@ def model(tmp_path_factory):
 
 def test_build_check_and_league_print_only_gfsub_lines(model, tmp_path):
     lines = _gfsub(["build", str(model), "-o", "main.py", "--verify-steps", "20"], tmp_path)
-    lines += _gfsub(["check", "main.py", "--matches", "2", "--steps", "30", "--no-replay", "--run-dir", "run"],
+    lines += _gfsub(["check", "main.py", "--matches", "2", "--steps", "30", "--run-dir", "run"],
                     tmp_path)
     lines += _gfsub(["league", "main.py", "run_right", "--engine", "--matches-per-pair", "1", "--steps", "20",
                      "--run-dir", "league"], tmp_path)

@@ -14,6 +14,8 @@ from builder import build
 from tests.ray_cluster import RAY, ray_cluster
 from tests.user_model import notebook_model
 
+pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
+
 GFSUB = str(Path(RAY).with_name("gfsub"))
 
 
@@ -59,7 +61,8 @@ def test_a_league_survives_losing_a_worker_node_mid_match(tmp_path, candidates):
     assert league.returncode == 0, out + err
     lines = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
     assert sorted(line["index"] for line in lines) == list(range(12)), "every match exactly once"
-    assert all(line["status"] == "DONE" for line in lines), "the killed match was played again, not lost"
+    not_done = [(line["index"], line["status"], line["stderr"][-300:]) for line in lines if line["status"] != "DONE"]
+    assert not_done == [], "the killed match was played again, not lost"
     report = json.loads((run_dir / "report.json").read_text())
     assert report["complete"] and not report["void"]
     assert {s["name"] for s in report["standings"]} == {"float32/main.py", "float16/main.py", "run_right", "engine"}

@@ -8,15 +8,15 @@ import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from builder import agent_worker, build, source_worker
-from builder.cli import app
+from builder import build
 from builder.render import BACKENDS, embedded_module, runtime_modules
-from builder.runtimes import get_runtime, get_spec, load_specs, runtime_dir
+from gfsub.cli import app
+from runtimes.hosted import WORKERS
+from runtimes.registry import get_runtime, get_spec, load_specs, runtime_dir
 from tests.user_model import notebook_model
 
 ALL_TARGETS = "kaggle-2020,keras2,current,py313"
@@ -55,8 +55,8 @@ def _post_37_constructs(source: str) -> list:
 def _embedded_sources() -> dict:
     sources = {f"agent_runtime/{name}.py": embedded_module(name).source
                for backend in BACKENDS for name in runtime_modules(backend)}
-    for worker in (agent_worker, source_worker):  # run by the runtimes' own interpreters
-        sources[f"builder/{Path(worker.__file__).name}"] = Path(worker.__file__).read_text()
+    for worker in sorted(WORKERS.glob("*.py")):  # run by the runtimes' own interpreters
+        sources[f"runtimes/workers/{worker.name}"] = worker.read_text()
     return sources
 
 
@@ -93,13 +93,14 @@ def test_builtin_runtimes_are_data_and_ready():
 @pytest.fixture(scope="module")
 def default_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("default")
-    from builder.demo import make_untrained_model
+    from gfsub.demo import make_untrained_model
 
     return make_untrained_model(folder / "untrained.keras")
 
 
 @pytest.mark.parametrize("backend, dtype", [("numpy", "float32"), ("numpy", "float16"), ("keras", "float32"),
                                             ("keras", "float16")])
+@pytest.mark.engine
 def test_bundled_default_plays_identically_in_every_runtime(default_model, tmp_path, backend, dtype):
     targets = ALL_TARGETS if backend == "numpy" else KERAS_TARGETS
     result = build(default_model, tmp_path / "main.py", verify_steps=60, backend=backend, weights_dtype=dtype,
@@ -168,15 +169,16 @@ def _check(tmp_path, name, runtime, *extra):
     agent.write_text(textwrap.dedent(AGENTS[name]))
     run_dir = tmp_path / f"run-{name}-{runtime}"
     out = CliRunner().invoke(app, ["check", str(agent), "--runtime", runtime, "--run-dir", str(run_dir),
-                                   "--no-replay", "--matches", "1", *extra])
+                                   "--matches", "1", *extra])
     report = json.loads((run_dir / "report.json").read_text()) if (run_dir / "report.json").exists() else None
     return out, report
 
 
+@pytest.mark.engine
 def test_real_match_under_kaggle_2020_passes(default_model, tmp_path):
     main_py = build(default_model, tmp_path / "main.py", verify_steps=20).output
     out = CliRunner().invoke(app, ["check", str(main_py), "--runtime", "kaggle-2020", "--run-dir",
-                                   str(tmp_path / "run"), "--no-replay", "--matches", "2", "--steps", "150"])
+                                   str(tmp_path / "run"), "--matches", "2", "--steps", "150"])
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert out.exit_code == 0 and report["verdict"] == "PASS", out.output
     assert report["runtime"]["name"] == "kaggle-2020" and "Python 3.7" in report["runtime"]["versions"]
@@ -186,6 +188,7 @@ def test_real_match_under_kaggle_2020_passes(default_model, tmp_path):
     assert "pipe round trip p50" in " ".join(out.output.split())
 
 
+@pytest.mark.engine
 def test_python310_agent_is_error_on_kaggle_2020_and_done_on_current(tmp_path):
     out, report = _check(tmp_path, "needs_py310", "kaggle-2020", "--steps", "10", "--opponent", "do_nothing")
     assert out.exit_code == 1 and report["matches"][0]["status"] == "ERROR"
@@ -194,6 +197,7 @@ def test_python310_agent_is_error_on_kaggle_2020_and_done_on_current(tmp_path):
     assert out.exit_code == 0 and report["matches"][0]["status"] == "DONE", out.output
 
 
+@pytest.mark.engine
 def test_missing_module_is_error_with_a_hint_naming_module_and_runtime(tmp_path):
     out, report = _check(tmp_path, "imports_missing_module", "kaggle-2020", "--steps", "5", "--opponent",
                          "do_nothing")
@@ -202,11 +206,13 @@ def test_missing_module_is_error_with_a_hint_naming_module_and_runtime(tmp_path)
     assert "hint: module 'torch_that_is_not_there' is not installed in runtime kaggle-2020 (Python 3.7" in stderr
 
 
+@pytest.mark.engine
 def test_public_rule_based_agent_runs_on_its_era_runtime(tmp_path):
     out, report = _check(tmp_path, "public_rule_based", "kaggle-2020", "--steps", "30")
     assert out.exit_code == 0 and report["matches"][0]["status"] == "DONE", out.output
 
 
+@pytest.mark.engine
 def test_agent_process_that_exits_is_error_and_one_that_hangs_is_killed(tmp_path):
     out, report = _check(tmp_path, "exits_at_step_5", "py313", "--steps", "20", "--opponent", "do_nothing")
     assert report["matches"][0]["status"] == "ERROR"
@@ -228,16 +234,17 @@ def _user_runtimes(tmp_path, text: str) -> dict:
 
 
 def _gfsub(args: list, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "builder.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "gfsub.cli", *args], capture_output=True, text=True, env=env)
 
 
-def test_unknown_runtime_names_the_choices(tmp_path, default_model):
+def test_unknown_runtime_names_the_choices(tmp_path, default_model, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     for args in (["check", str(default_model), "--runtime", "kaggle-2019"],
                  ["build", str(default_model), "-o", str(tmp_path / "main.py"), "--target", "current,kaggle-2019"]):
         out = CliRunner().invoke(app, args)
         assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
         assert "unknown runtime 'kaggle-2019'" in out.stderr and "kaggle-2020" in out.stderr
-    assert not (tmp_path / "main.py").exists() and not Path("runs").joinpath("kaggle-2019").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [], "nothing written: no main.py, no runs/"
 
 
 def _create_fails(tmp_path, name: str, python: str, requirement: str) -> str:
@@ -278,6 +285,7 @@ def test_user_runtime_file_adds_a_runtime(tmp_path):
     assert get_spec("kaggle-2020").python == "3.7"
 
 
+@pytest.mark.engine
 def test_six_formats_play_identically_in_every_runtime(tmp_path):
     """Done-when of the runtimes issue, for every input format (see also test_formats for the user's own model)."""
     from tests.test_formats import SAVERS

@@ -14,9 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import build
-from builder.cli import app
-from builder.runtimes import get_runtime, get_spec
+from gfsub.cli import app
+from runtimes.registry import get_runtime, get_spec
 from tests.helpers import main_py_q_values, pipeline_inputs
+
+pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
 
 ERA_SCRIPT = Path(__file__).with_name("era_models.py")
 

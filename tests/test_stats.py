@@ -6,14 +6,13 @@ import random
 import pytest
 from scipy.stats import binomtest
 
+from common.kaggle import ACT_TIMEOUT
 from harness.league import LeagueConfig, build_league_report, fixtures, home_points, match_specs
 from harness.participants import Participant
 from harness.ratings import rate
 from harness.results import MatchResult, MatchSpec
 from harness.stats import wilson_interval
-from harness.timing import ACT_TIMEOUT, overage, step_timing
-
-USES_ENGINE = False  # plain unit tests: `pytest -m "not engine"` runs them
+from harness.timing import overage, step_timing
 
 
 @pytest.mark.parametrize("wins,trials", [(0, 1), (1, 1), (3, 7), (10, 20), (0, 50), (49, 50), (123, 400)])

@@ -1,4 +1,5 @@
-"""Host one agent file inside a target runtime: `python agent_worker.py READ_FD WRITE_FD AGENT_PATH`.
+"""Host one agent file inside a target runtime: `python -I agent_worker.py READ_FD WRITE_FD AGENT_PATH`,
+or check that it loads: `python -I agent_worker.py --probe AGENT_PATH WRITE_FD`.
 
 Runs on the runtime's own interpreter (Python 3.7 and newer) with the standard library only, since the
 runtime's venv does not have gfsub. The agent is loaded as kaggle-environments loads a file: with the
@@ -20,6 +21,7 @@ import contextlib
 import inspect
 import io
 import json
+import os
 import re
 import struct
 import sys
@@ -172,7 +174,26 @@ def write_message(stream, message):
     stream.flush()
 
 
+def probe(path, descriptor):
+    """Load the agent once and write to `descriptor` what went wrong as JSON ("" when it loads to a callable)."""
+    try:
+        agent = last_callable(path)
+        problem = "" if callable(agent) else NO_CALLABLE
+    except Exception as exc:  # noqa: BLE001 - whatever the file raises, one line for the user
+        lines = str(exc).strip().splitlines()
+        last = lines[-1] if lines else type(exc).__name__
+        problem = NO_CALLABLE if "list index out of range" in last else (
+            "does not load with kaggle-environments' loader: " + last)
+    os.write(descriptor, json.dumps(problem).encode())
+
+
+NO_CALLABLE = "defines no callable (kaggle-environments plays the last one)"
+
+
 def main():
+    if sys.argv[1] == "--probe":
+        probe(sys.argv[2], int(sys.argv[3]))
+        return
     requests = open(int(sys.argv[1]), "rb")  # buffered: read(n) returns all n bytes
     replies = open(int(sys.argv[2]), "wb")
     host = Host(sys.argv[3])

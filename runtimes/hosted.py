@@ -1,7 +1,7 @@
 """An agent that lives in a target runtime's own process, called through a pipe.
 
 As on Kaggle, where each agent ran in its own container behind an HTTP runner: the worker process
-(agent_worker.py on the runtime's interpreter) is started before the match, the agent file is loaded
+(workers/agent_worker.py on the runtime's interpreter) is started before the match, the agent file is loaded
 lazily by the first call (so step 1 includes the load), and every call is one JSON round trip, which
 kaggle-environments' own per-step timer therefore includes.
 """
@@ -18,9 +18,17 @@ from pathlib import Path
 
 import orjson
 
-from builder.runtimes import Runtime
+from runtimes.registry import Runtime
 
-WORKER = Path(__file__).with_name("agent_worker.py")
+WORKERS = Path(__file__).with_name("workers")
+WORKER = WORKERS / "agent_worker.py"
+
+
+def worker_command(python: str, worker: Path, *args: str) -> list:
+    """How a worker script is started: `-I`, so that neither its folder nor the working directory nor PYTHON*
+    variables shape sys.path (an agent then imports only what its runtime's loader makes importable, as on
+    Kaggle), and `-B`, so that no bytecode is written beside an agent's modules."""
+    return [python, "-I", "-B", str(worker), *args]
 
 
 class AgentProcessError(RuntimeError):
@@ -82,10 +90,10 @@ class RuntimeAgent:
         from_worker_read, from_worker_write = os.pipe()
         self._log = tempfile.TemporaryFile()  # the worker's own fd-level output (e.g. TensorFlow's C++ logs)
         self.process = subprocess.Popen(
-            [self.runtime.python, str(WORKER), str(to_worker_read), str(from_worker_write), self.agent_file],
+            worker_command(self.runtime.python, WORKER, str(to_worker_read), str(from_worker_write), self.agent_file),
             pass_fds=(to_worker_read, from_worker_write), stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, cwd=str(Path(self.agent_file).parent),
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
         os.close(to_worker_read)
         os.close(from_worker_write)
         self._requests = os.fdopen(to_worker_write, "wb")
@@ -189,3 +197,31 @@ class RuntimeAgent:
         if not reply["ok"]:
             self._failed(reply)
         return ReplayResult(reply["actions"], reply["q_values"], reply["seconds"])
+
+
+def probe_load(python: str, agent_file: str, timeout: float) -> str:
+    """'' if the file loads to a callable in a fresh worker process of `python` (the loader it will play under),
+    else what went wrong, in one line."""
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen(worker_command(python, WORKER, "--probe", agent_file, str(write_end)),
+                                   pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, cwd=str(Path(agent_file).parent))
+        os.close(write_end)
+        write_end = -1
+        with os.fdopen(read_end, "rb") as pipe:
+            read_end = -1
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                return f"did not load within {timeout:.0f} s"
+            data = pipe.read()
+    finally:
+        for descriptor in (read_end, write_end):
+            if descriptor >= 0:
+                os.close(descriptor)
+    if not data:
+        return f"its loader process exited with code {process.returncode} without loading it"
+    return json.loads(data)

@@ -10,13 +10,9 @@ leaves everything as it is. Agents' own output is unaffected: each match capture
 import os
 import sys
 from contextlib import contextmanager
-from pathlib import Path
 
-
-def log_path() -> Path:
-    from builder.runtimes import cache_dir
-
-    return cache_dir() / "logs" / "last-command.log"
+from common.cache import log_path
+from common.files import cache_folder
 
 
 def _terminal_stream(stream):
@@ -38,8 +34,8 @@ def third_party_to_log(consoles: list, verbose: bool = False):
     if verbose:
         yield
         return
+    cache_folder("logs")  # a $GFSUB_CACHE that is not a folder is one line, before anything is redirected
     path = log_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     saved_out, saved_err = sys.stdout, sys.stderr
     user_out, own_out = _terminal_stream(saved_out)
     user_err, own_err = _terminal_stream(saved_err)

@@ -17,12 +17,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builder.errors import (
+from common.errors import (
     MissingInterpreterError,
     RuntimeDefinitionError,
     RuntimeInstallError,
     UnknownRuntimeError,
 )
+from common.files import cache_folder
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,17 +77,13 @@ class Runtime:
                          if label != "kaggle-environments")
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("GFSUB_CACHE", Path.home() / ".cache" / "gfsub"))
-
-
 def runtime_dir(name: str) -> Path:
-    return cache_dir() / "runtimes" / name
+    return cache_folder("runtimes") / name
 
 
 def definition_files() -> list:
     """The built-in runtimes, then the user's file (its tables add to or replace the built-in ones)."""
-    files = [importlib.resources.files("builder") / "runtimes.toml"]
+    files = [importlib.resources.files("runtimes") / "runtimes.toml"]
     user = os.environ.get("GFSUB_RUNTIMES_FILE")
     if user:
         files.append(Path(user))
@@ -232,8 +229,7 @@ def ensure_runtime(spec: RuntimeSpec, python: "str | None" = None, on_create=Non
     runtime = get_runtime(spec)
     if runtime is not None:
         return runtime
-    lock_path = cache_dir() / "runtimes" / f".{spec.name}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = cache_folder("runtimes") / f".{spec.name}.lock"
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another gfsub may be creating the same runtime
         runtime = get_runtime(spec)

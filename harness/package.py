@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.errors import (
+from common.errors import (
     ArchiveLoadError,
     CheckCoverageError,
     InternalError,
@@ -21,10 +21,10 @@ from builder.errors import (
     OutputPathError,
     PackageContentError,
 )
-from builder.files import sha256_of, staged_output
-from builder.options import validate_range
-
-KAGGLE_MAX_BYTES = 100 * 1024 * 1024
+from common.files import sha256_of, staged_output
+from common.kaggle import SUBMISSION_MAX_BYTES, load_like_kaggle
+from common.options import validate_range
+from harness.check import CheckReport, release_command
 
 
 @dataclass
@@ -37,7 +37,8 @@ class PackageResult:
 
 
 def pass_reports(main_py: Path, runs_dir: Path) -> list:
-    """[(path, report)] under runs_dir whose verdict is PASS for this exact main.py (by sha256)."""
+    """[(path, CheckReport | None)] under runs_dir whose verdict is PASS for this exact main.py (by sha256); None
+    for a report this gfsub cannot read back (written by another version)."""
     digest = sha256_of(main_py)
     found = []
     for path in sorted(runs_dir.glob("**/report.json")) if runs_dir.is_dir() else []:
@@ -45,8 +46,12 @@ def pass_reports(main_py: Path, runs_dir: Path) -> list:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if data.get("verdict") == "PASS" and data.get("main_py_sha256") == digest:
-            found.append((path, data))
+        if not isinstance(data, dict) or data.get("verdict") != "PASS" or data.get("main_py_sha256") != digest:
+            continue
+        try:
+            found.append((path, CheckReport.from_dict(data)))
+        except (KeyError, TypeError, AttributeError):
+            found.append((path, None))
     return found
 
 
@@ -54,18 +59,19 @@ def release_grade_report(main_py: Path, runs_dir: Path) -> Path:
     """The PASS report whose coverage is release grade (both sides, full-length matches against the engine AI,
     at least 2 matches); otherwise the error says what the best check lacked and the command that covers it."""
     found = pass_reports(main_py, runs_dir)
-    for path, data in found:
-        if data.get("coverage", {}).get("release_grade"):
+    for path, report in found:
+        if report is not None and report.coverage.release_grade:
             return path
-    command = f"gfsub check {main_py} --matches 2 --steps 3002 --opponent engine"
+    command = release_command(str(main_py))
     if not found:
         raise CheckCoverageError(main_py, f"no PASS report for this main.py under {runs_dir}/",
                                  f"run `{command}` first (or --force to package it unchecked)")
-    path, data = found[-1]
-    cover = data.get("coverage") or {"lacks": ["a coverage record (made by an older gfsub)"]}
-    raise CheckCoverageError(main_py, f"the PASS report {path} is not release grade: it lacks "
-                             f"{'; '.join(cover['lacks'])}",
-                             f"run `{cover.get('release_command', command)}` (or --force to package it anyway)")
+    path, report = found[-1]
+    lacks = report.coverage.lacks if report is not None else ["a report this gfsub can read (made by another "
+                                                              "gfsub version)"]
+    command = report.coverage.release_command if report is not None else command
+    raise CheckCoverageError(main_py, f"the PASS report {path} is not release grade: it lacks {'; '.join(lacks)}",
+                             f"run `{command}` (or --force to package it anyway)")
 
 
 def archive_bytes(files: list) -> bytes:
@@ -87,8 +93,6 @@ def archive_bytes(files: list) -> bytes:
 
 def verify_archive_loads(archive: Path, source: "Path | None" = None) -> None:
     """Unpack like Kaggle and load main.py from its root with kaggle-environments' loader."""
-    from builder.verify import load_like_kaggle
-
     with tempfile.TemporaryDirectory(prefix="gfsub-unpacked-") as folder, tarfile.open(archive, "r:gz") as tar:
         tar.extractall(folder, filter="data")
         main_py = Path(folder) / "main.py"
@@ -111,7 +115,8 @@ def verify_archive_loads(archive: Path, source: "Path | None" = None) -> None:
 
 
 def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", include: tuple = (),
-            runs_dir: "str | Path" = "runs", force: bool = False, max_size: int = KAGGLE_MAX_BYTES) -> PackageResult:
+            runs_dir: "str | Path" = "runs", force: bool = False, max_size: int = SUBMISSION_MAX_BYTES
+            ) -> PackageResult:
     main_py, output, runs_dir = Path(main_py), Path(output), Path(runs_dir)
     if not main_py.is_file():
         raise MissingFileError(main_py, "no such main.py", "build one with `gfsub build`")
@@ -138,6 +143,10 @@ def package(main_py: "str | Path", output: "str | Path" = "submission.tar.gz", i
                                   f"{max_size / 1e6:.1f} MB limit",
                                   "store weights as float16 (--weights-dtype float16) or drop --include files")
     with staged_output(output) as temporary:
-        temporary.write_bytes(data)
+        try:
+            temporary.write_bytes(data)
+        except OSError as exc:
+            raise OutputPathError(output, f"cannot be written ({exc.strerror})",
+                                  "choose an -o in a folder you can write") from None
         verify_archive_loads(temporary, main_py)
     return PackageResult(output, len(data), [name for name, _ in sorted(files)], report, forced=report is None)

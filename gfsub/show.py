@@ -1,0 +1,171 @@
+"""What gfsub's commands print: gfsub's own lines, to the terminal (third-party output goes to the log: quiet.py)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def announce_runtime(spec) -> None:
+    """Told when a runtime's venv is about to be made (it takes a while, once)."""
+    packages = ", ".join(spec.requirements) or "no packages"
+    console.print(f"creating runtime {spec.name} (Python {spec.python}: {packages}), once; it is cached for later runs")
+
+
+def error_line(label: str, message: str) -> None:
+    errors.print(f"[bold red]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+# ----- build --------------------------------------------------------------------------------------------------
+def build_summary(result) -> None:
+    """The build's summary table, the per-runtime parity table and the file written."""
+    table = Table(show_header=False, box=None)
+    rows = [
+        ("source", f"{result.source.path} ({result.source.format}, sha256 {result.source.sha256[:12]}...)"),
+        ("architecture", f"{result.description} (from {result.arch_origin})"),
+        ("parameters", f"{result.n_params:,}"),
+        ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
+        ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
+        ("main.py", f"{result.output} ({result.main_py_bytes / 1e6:.1f} MB)"),
+        ("parity", result.parity.summary() if result.parity else "not checked"),
+        ("reference", result.parity.reference if result.parity else "-"),
+    ]
+    for name, value in rows:
+        table.add_row(name, escape(value))
+    console.print(table)
+    if result.parity is not None and result.parity.runtimes:
+        console.print(runtime_parity_table(result.parity.runtimes))
+    console.print(f"[bold green]wrote {escape(str(result.output))}[/]")
+
+
+def runtime_parity_table(rows: list) -> Table:
+    """One row per target runtime: the verify match's observations replayed through main.py there."""
+    table = Table(title="main.py in each target runtime (the verify match replayed there)",
+                  caption="step 1 = loading main.py + its first step, in s; p50/p99 of later steps in ms")
+    for column in ("runtime", "versions", "step 1", "p50", "p99", "agreement", "max |dQ|"):
+        table.add_column(column, justify="left" if column in ("runtime", "versions") else "right")
+    for row in rows:
+        table.add_row(row.runtime, escape(row.versions), f"{row.step1:.2f}", f"{row.p50 * 1e3:.2f}",
+                      f"{row.p99 * 1e3:.2f}", f"{row.agreement:.2%}", f"{row.max_abs_dq:.1e}")
+    return table
+
+
+# ----- check --------------------------------------------------------------------------------------------------
+def check_report(report, run_dir: Path) -> None:
+    """The check's match table, failures with the agent's stderr, W/D/L, coverage and the verdict."""
+    slowdown = report.config.slowdown
+    table = Table(title="matches", caption=f"step1, overage and proj (a full match at {slowdown:g}x slower, vs the "
+                  "60 s pool) in s; p50/p99/max of steps 2.. in ms")
+    for column in ("#", "side", "score", "status", "step1", "p50", "p99", "max", "overage", "proj"):
+        table.add_column(column, justify="right")
+    for match in report.matches:
+        t = match.timing
+        table.add_row(str(match.index), match.side, f"{match.score[0]}-{match.score[1]}", match.status,
+                      f"{t.step1:.2f}", f"{t.p50 * 1e3:.2f}", f"{t.p99 * 1e3:.2f}", f"{t.max * 1e3:.1f}",
+                      f"{t.overage_used:.2f}", f"{t.projected_overage:.1f}")
+    console.print(table)
+    for match in report.matches:
+        if match.stderr and match.status != "DONE":
+            console.print(f"[bold red]match {match.index} {match.status}[/]: agent stderr (last lines):")
+            console.print(escape("\n".join(match.stderr.strip().splitlines()[-15:])), highlight=False)
+    overheads = [m.runtime_overhead_p50 for m in report.matches if m.runtime_overhead_p50 is not None]
+    console.print(f"runtime: {escape(report.runtime.sentence())}"
+                  + (f"; pipe round trip p50 {max(overheads) * 1e3:.2f} ms per step (inside the timings)"
+                     if overheads else ""))
+    console.print(f"W/D/L {report.record.sentence()}")
+    for forfeits, label in ((report.forfeits.candidate, "forfeited by main.py (counted as losses)"),
+                            (report.forfeits.opponent, "forfeited by the opponent (counted as wins)")):
+        if forfeits:
+            console.print(f"{label}: {escape(', '.join(forfeits))}")
+    cover = report.coverage
+    console.print(f"coverage: {escape(cover.sentence())} — "
+                  + ("[green]release grade[/]" if cover.release_grade else
+                     "[yellow]not release grade[/] (`gfsub package` needs " + escape("; ".join(cover.lacks)) + ")"))
+    colour = {"PASS": "green", "INTERRUPTED": "yellow"}.get(report.verdict, "red")
+    console.print(f"[bold {colour}]{report.verdict}[/] — report: {escape(str(run_dir / 'report.json'))}")
+    if report.verdict != "PASS":
+        for reason in report.reasons:
+            console.print(f"  - {escape(reason)}")
+
+
+# ----- league -------------------------------------------------------------------------------------------------
+def league_report(report, run_dir: Path) -> None:
+    """Standings (rating ± uncertainty, conservative score), the pairwise table, forfeits and void matches."""
+    table = Table(title="standings", caption="rating ± uncertainty (openskill); ranked by the conservative score "
+                  "rating - 3 x uncertainty")
+    for column in ("#", "participant", "rating", "conservative", "played", "W", "D", "L", "goals", "forfeits"):
+        table.add_column(column, justify="left" if column == "participant" else "right")
+    for rank, standing in enumerate(report.standings, start=1):
+        table.add_row(str(rank), escape(standing.name), f"{standing.rating:.1f}±{standing.uncertainty:.1f}",
+                      f"{standing.conservative:.1f}", str(standing.played), str(standing.wins), str(standing.draws),
+                      str(standing.losses), f"{standing.goals_for}-{standing.goals_against}",
+                      str(len(standing.forfeits)))
+    console.print(table)
+    pairs = Table(title="pairs", caption="from the first participant's side; win rate with its 95% Wilson interval")
+    for column in ("participant", "opponent", "played", "W/D/L", "goal diff", "win rate (95% CI)"):
+        pairs.add_column(column, justify="left" if column in ("participant", "opponent") else "right")
+    for record in report.pairs:
+        low, high = record.win_rate_95ci
+        pairs.add_row(escape(record.a), escape(record.b), str(record.played),
+                      f"{record.wins}/{record.draws}/{record.losses}", f"{record.goal_difference:+d}",
+                      f"{record.win_rate:.0%} ({low:.0%}-{high:.0%})")
+    console.print(pairs)
+    for standing in report.standings:
+        if standing.forfeits:
+            console.print(f"forfeits of {escape(standing.name)} (each a lost match): "
+                          f"{escape(', '.join(standing.forfeits))}")
+    for line in report.void:
+        console.print(f"void, not rated: {escape(line)}")
+    path = escape(str(run_dir / "report.json"))
+    if report.interrupted:
+        console.print(f"[bold yellow]INTERRUPTED[/] after {report.finished} of {report.total} matches — continue "
+                      f"with --resume — report: {path}")
+    else:
+        console.print(f"[bold green]league complete[/]: {report.finished} matches — report: {path}")
+
+
+# ----- while matches play -------------------------------------------------------------------------------------
+@contextmanager
+def live_progress() -> Iterator:
+    """A progress line while matches play: matches done/total, engine steps/s across running matches, ETA."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from harness.progress import StepCounter
+
+    columns = (TextColumn("[bold]matches"), BarColumn(), TextColumn("{task.fields[matches]}"),
+               TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("{task.fields[eta]}"))
+    with Progress(*columns, console=console, refresh_per_second=2) as bar:
+        task = bar.add_task("matches", total=None, matches="", rate="", eta="")
+
+        class BarWatcher(StepCounter):
+            def _show(self) -> None:
+                eta = self.eta_seconds()
+                bar.update(task, total=self.total_steps or None, completed=self.played_steps,
+                           matches=f"{self.done}/{self.total_matches} done, {self.running} playing",
+                           rate=f"{self.steps_per_second():.0f} steps/s",
+                           eta=f"ETA {duration(eta)}" if eta is not None and self.played_steps else "")
+
+            def started(self, specs: list) -> None:
+                super().started(specs)
+                self._show()
+
+            def progress(self, index: int, steps: int) -> None:
+                super().progress(index, steps)
+                self._show()
+
+            def finished(self, result) -> None:
+                super().finished(result)
+                self._show()
+
+        yield BarWatcher()
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400 else \
+        f"{seconds / 3600:.1f} h"
