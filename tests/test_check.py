@@ -1,5 +1,6 @@
 """gfsub check / package on the real engine with short matches: verdicts, forfeits, timing, resume, archives."""
 
+import hashlib
 import json
 import tarfile
 import textwrap
@@ -115,6 +116,24 @@ def test_resume_does_not_replay_finished_matches(tmp_path, good_main_py):
     assert [m["index"] for m in report["matches"]] == [0, 1] and report["verdict"] == "PASS"
     with pytest.raises(RunDirectoryError, match="already holds a check run"):
         run_check(config, run_dir)
+
+
+def test_a_check_with_other_settings_runs_in_a_folder_of_its_own_and_resume_finds_the_same(tmp_path, good_main_py,
+                                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default run directory is under ./runs
+    check = ["check", str(good_main_py), "--matches", "1", "--steps", "10", "--opponent", "do_nothing"]
+    first = CliRunner().invoke(app, check)
+    other = CliRunner().invoke(app, [*check, "--runtime", "kaggle-2020"])
+    assert first.exit_code == 0 and other.exit_code == 0, first.output + other.output
+    folders = sorted((tmp_path / "runs").iterdir())
+    digest = hashlib.sha256(good_main_py.read_bytes()).hexdigest()[:12]
+    assert len(folders) == 2 and all(folder.name.startswith(digest + "-") for folder in folders)
+    runtimes = {json.loads((folder / "run.json").read_text())["runtime"]: folder for folder in folders}
+    assert set(runtimes) == {"current", "kaggle-2020"}
+    resumed = CliRunner().invoke(app, [*check, "--resume"])
+    assert resumed.exit_code == 0 and len((runtimes["current"] / RESULTS).read_text().splitlines()) == 1
+    again = CliRunner().invoke(app, check)
+    assert again.exit_code == 2 and "already holds a check run" in again.stderr and "--resume" in again.stderr
 
 
 def test_package_refuses_unchecked_and_is_reproducible(tmp_path, good_main_py):
