@@ -1,53 +1,89 @@
-"""Observation pipeline: kaggle observation -> SMM frame -> /255 -> difference with the previous frame.
+"""The observation pipeline: each kaggle observation -> the model's inputs, one per model input, as in training.
 
-Same semantics as the reference notebook's SMMFrameProcessWrapper (a two-frame buffer that starts
-with zeros; the model sees `frame_t - frame_{t-1}` per channel, range -1..1), without its bugs:
-every frame is normalised (the first one too) and the model gets the buffered difference, not the
-raw frame. The buffer restarts when a new match begins, detected from gfootball's `steps_left`.
+Each input has a spec (plain data; `gfsub build --observation` writes it):
+    {"representation": "smm" | "simple115" | "simple115v2", "scale": S or None, "diff": bool, "stack": K,
+     "fill": "first" | "zeros", "stack_axis": "concat" | "new"}
+The representation is gfootball's own (drawn here without gfootball), divided by S, differenced with the previous
+processed frame (the first frame of a match against zeros) and the last K processed frames stacked, oldest first,
+on the last axis or on a new last axis. At a new match every buffer restarts: the stack holds K copies of the first
+frame ("first", gfootball's FrameStack) or zeros before it ("zeros"). A new match is seen from `steps_left`.
 """
 
 import numpy as np
 
-from agent_runtime.smm import SMM_HEIGHT, SMM_LAYERS, SMM_WIDTH, render_smm
+from agent_runtime.simple115 import simple115
+from agent_runtime.smm import render_smm
 
-SMM_FRAME_SHAPE = (SMM_HEIGHT, SMM_WIDTH, len(SMM_LAYERS))
+REPRESENTATIONS = {
+    "smm": lambda raw: render_smm(raw).astype(np.float32),
+    "simple115": lambda raw: simple115(raw, fixed_positions=False),
+    "simple115v2": lambda raw: simple115(raw, fixed_positions=True),
+}
 
 
-def smm_frame(raw_observation: dict) -> np.ndarray:
-    """One player's raw gfootball observation -> (72, 96, 4) float32 frame in 0..1 (no gfootball needed)."""
-    return render_smm(raw_observation).astype(np.float32) / np.float32(255.0)
+class InputPipeline:
+    """One model input: representation -> / scale -> difference -> stack."""
 
-
-class FrameDifference:
-    """Two-frame buffer that turns successive SMM frames into the model's input."""
-
-    def __init__(self, frame_shape: tuple = SMM_FRAME_SHAPE, render=None) -> None:
-        self.frame_shape = tuple(frame_shape)
-        self.render = render if render is not None else smm_frame  # raw observation -> normalised frame
+    def __init__(self, spec, represent=None):
+        self.spec = spec
+        self.represent = represent or REPRESENTATIONS[spec["representation"]]
         self.reset()
 
-    def reset(self) -> None:
-        """Start a new episode: the previous frame is all zeros, as in the training wrapper."""
-        self._previous = np.zeros(self.frame_shape, dtype=np.float32)
+    def reset(self):
+        self.previous = None
+        self.frames = []
+
+    def push(self, raw_observation):
+        frame = np.asarray(self.represent(raw_observation), dtype=np.float32)
+        if self.spec.get("scale"):
+            frame = frame / np.float32(self.spec["scale"])
+        if self.spec.get("diff"):
+            previous = self.previous if self.previous is not None else np.zeros_like(frame)
+            self.previous, frame = frame, frame - previous
+        depth = int(self.spec.get("stack", 1))
+        if depth == 1:
+            return frame
+        if not self.frames:
+            fill = frame if self.spec.get("fill", "first") == "first" else np.zeros_like(frame)
+            self.frames = [fill] * (depth - 1)
+        self.frames = (self.frames + [frame])[-depth:]
+        if self.spec.get("stack_axis") == "new":
+            return np.stack(self.frames, axis=-1)
+        return np.concatenate(self.frames, axis=-1)
+
+
+class ObservationPipeline:
+    """Kaggle observation -> [model input, ...] (no batch axis), every buffer restarting at a new match.
+
+    `encoder`: the user's own feature code instead of specs, as (encode, reset or None): encode(raw) returns one
+    array, or one per model input."""
+
+    def __init__(self, specs, encoder=None):
+        self.inputs = [InputPipeline(spec) for spec in specs]
+        self.encoder = encoder
         self._steps_left = None
+        self.reset()
 
-    def push(self, frame: np.ndarray) -> np.ndarray:
-        """Add a normalised frame; return `frame - previous` as float32 of `frame_shape`."""
-        frame = np.asarray(frame, dtype=np.float32).reshape(self.frame_shape)
-        difference = frame - self._previous
-        self._previous = frame
-        return difference
+    def reset(self):
+        for pipeline in self.inputs:
+            pipeline.reset()
+        if self.encoder is not None and self.encoder[1] is not None:
+            self.encoder[1]()
 
-    def push_raw(self, raw_observation: dict) -> np.ndarray:
-        """Add one raw gfootball observation, restarting the buffer if a new match has begun."""
-        steps_left = raw_observation.get("steps_left")
+    def __call__(self, kaggle_observation):
+        raw = raw_player_observation(kaggle_observation)
+        steps_left = raw.get("steps_left")
         if steps_left is not None:
             if self._steps_left is not None and steps_left >= self._steps_left:
                 self.reset()
             self._steps_left = steps_left
-        return self.push(self.render(raw_observation))
+        if self.encoder is not None:
+            encoded = self.encoder[0](raw)
+            encoded = list(encoded) if isinstance(encoded, (list, tuple)) else [encoded]
+            return [np.asarray(x, dtype=np.float32) for x in encoded]
+        return [pipeline.push(raw) for pipeline in self.inputs]
 
 
-def raw_player_observation(kaggle_observation) -> dict:
+def raw_player_observation(kaggle_observation):
     """The controlled player's raw dict from a kaggle-environments football observation."""
     return kaggle_observation["players_raw"][0]

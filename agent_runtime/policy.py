@@ -1,40 +1,40 @@
-"""The greedy Q policy that main.py's `agent` calls: observation -> [action], never raising."""
+"""The greedy policy that main.py's `agent` calls: observation -> [action], never raising."""
 
 import sys
 import traceback
 
 import numpy as np
 
-from agent_runtime.observation import FrameDifference, raw_player_observation
-
 MAX_TRACEBACKS = 5
+N_ACTIONS = 19  # gfootball's default action set, which Kaggle football plays
 
 
-class GreedyQPolicy:
-    """argmax over Q-values of the frame-difference observation, with a fallback on any error."""
+class GreedyPolicy:
+    """argmax of the model's output (Q-values or policy logits) on the pipeline's inputs; the fallback action on
+    any error. `last_values` holds the output behind the last action (None after a failed step)."""
 
-    def __init__(self, q_function, frame_shape: tuple, n_actions: int, fallback_action: int = 0) -> None:
-        self.q_function = q_function
-        self.frames = FrameDifference(frame_shape)
+    def __init__(self, model, pipeline, n_actions, fallback_action=0):
+        self.model = model  # [inputs with a batch axis] -> (1, n_actions)
+        self.pipeline = pipeline  # kaggle observation -> [model inputs]
         self.n_actions = int(n_actions)
         self.fallback_action = int(fallback_action)
         self.errors = 0
-        self.last_q_values = None  # the Q-values behind the last action (read by gfsub's parity checks)
+        self.last_values = None
 
-    def q_values(self, kaggle_observation) -> np.ndarray:
+    def values(self, kaggle_observation):
         """Push this step's observation through the pipeline and the model."""
-        model_input = self.frames.push_raw(raw_player_observation(kaggle_observation))
-        self.last_q_values = None
-        self.last_q_values = np.asarray(self.q_function(model_input), dtype=np.float32)
-        return self.last_q_values
+        self.last_values = None
+        inputs = [x[None] for x in self.pipeline(kaggle_observation)]
+        self.last_values = np.asarray(self.model(inputs), dtype=np.float32).reshape(-1)
+        return self.last_values
 
-    def act(self, kaggle_observation) -> list:
+    def act(self, kaggle_observation):
         """[greedy action]; on any exception: traceback to stderr and [fallback_action]."""
         try:
-            q_values = self.q_values(kaggle_observation)
-            action = int(np.argmax(q_values))
-            if not 0 <= action < self.n_actions or not np.isfinite(q_values[action]):
-                raise ValueError(f"model produced an unusable action {action} from Q-values {q_values}")
+            values = self.values(kaggle_observation)
+            action = int(np.argmax(values))
+            if len(values) != self.n_actions or not np.isfinite(values[action]):
+                raise ValueError(f"model produced unusable values {values}")
             return [action]
         except Exception:
             self.errors += 1

@@ -1,13 +1,15 @@
-"""Forward pass side by side on the same real observations: dense numpy, incremental numpy, Keras, TFLite.
+"""Forward pass per model family, side by side on the same real observations: numpy (main.py's), TFLite, Keras.
 
-One real match (run_right vs the engine AI) gives 3,001 model inputs of the notebook net (7.3 M parameters, the
-bundled default's seeded initialisation). Each forward is timed on every input two ways in one process: round
-robin (the forwards take turns on each input, so each finds the caches as the others left them, much as between
-two steps of a match) and alone (one forward over all inputs, then the next). A full agent step (SMM drawing,
-frame difference, forward) is timed for both numpy paths. The numpy comparison also runs inside the kaggle-2020
-runtime (numpy 1.18.5), where agent_runtime's modules are imported from this checkout. Last, the crossovers that
-set the incremental path's thresholds (DENSE_ABOVE, FC1_DENSE_ABOVE): each layer of the notebook net, incremental
-vs computed whole, on random changes reaching a growing share of its outputs.
+One real match (run_right vs the engine AI) gives 3,001 raw observations; each family's inputs come from them
+through its observation spec (the reference pipeline). The families are tests/era_families.py's at their real
+sizes, trained a few epochs by the Keras of the runtime: here (Keras 3) and in kaggle-2020 (TensorFlow 2.3.1,
+numpy 1.18.5, Python 3.7), where agent_runtime is imported from this checkout. Each forward is timed on every input
+round robin (the three take turns on each input, so each finds the caches as the others left them, as between
+two steps of a match) and alone (one forward over all inputs). numpy is main.py's forward: the graph, with the
+incremental pass where the graph starts with layers it covers. Then, in kaggle-2020, the impala net's full agent
+step (main.py's pipeline and forward, timed inside the runtime). Last, the crossovers behind the incremental
+pass's thresholds: the first convolution of each SMM family, incremental vs whole, on changes reaching a growing
+share of its outputs, and the notebook net's Dense layer on a real match's resets.
 
     .venv/bin/python benchmarks/bench_forward.py     # prints the tables and writes benchmarks/FORWARD.md
 """
@@ -27,144 +29,237 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = Path(__file__).with_name("FORWARD.md")
+FAMILY_SCRIPT = ROOT / "tests" / "era_families.py"
+FAMILIES = {  # family: its observation spec
+    "dense_simple115": "simple115v2", "simple115_stack2": "simple115v2:stack=2", "nature_cnn": "smm:stack=4",
+    "impala": "smm:stack=4", "two_input": "smm:scale=255,simple115v2", "batchnorm_cnn": "smm:scale=255:diff",
+    "sequential_elu": "simple115", "functional_ops": "simple115v2",
+}
 
-# Runs in any runtime with numpy: agent_runtime and this file's time_forwards only (Python 3.7+, numpy 1.16+).
-NUMPY_TIMING = r"""
+# Runs in a runtime (Python 3.7+): numpy (agent_runtime from this checkout), TFLite and Keras of that TensorFlow.
+RUNTIME_TIMING = r"""
 import json, sys
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from agent_runtime.architecture import Architecture
-from agent_runtime.incremental import IncrementalForward
-from agent_runtime.numpy_model import NumpySplitterConvNN
-data = np.load(sys.argv[2])
-arch = Architecture()
-names = [name + "/" + var for name, shapes in arch.layer_shapes() for var in ("kernel", "bias")]
-network = NumpySplitterConvNN(arch, [(n, data["w%d" % i]) for i, n in enumerate(names)])
-forwards = {"dense": network, "incremental": IncrementalForward(network)}
-inputs = data["inputs"]
-from benchmarks.bench_forward import time_forwards
-result = time_forwards(forwards, inputs)
-result.update(numpy=np.__version__, python=sys.version.split()[0], worst=max(
-    float(np.max(np.abs(network(x) - forwards["incremental"](x)))) for x in inputs))
-print(json.dumps(result))
+from benchmarks.bench_forward import forwards_of, time_forwards
+spec = json.loads(open(sys.argv[2]).read())
+results = {}
+for family, item in spec.items():
+    with np.load(item["inputs"]) as archive:
+        inputs = [archive["arr_" + str(i)] for i in range(len(archive.files))]
+    forwards, incremental = forwards_of(item, inputs)
+    results[family] = {"times": time_forwards(forwards, inputs), "incremental": incremental}
+import tensorflow as tf
+print(json.dumps({"results": results, "numpy": np.__version__, "tensorflow": tf.__version__,
+                  "python": sys.version.split()[0]}))
 """
 
 
-def match_inputs(steps: int = 3002) -> tuple:
-    """Model inputs and raw observations of one real match, through the reference pipeline."""
-    from builder.verify import pipeline_inputs
-    from common.kaggle import make_football
+def forwards_of(item: dict, inputs: list) -> tuple:
+    """{"numpy": main.py's forward, "TFLite": ..., "Keras tf.function": ...} for one family's files; -> (forwards,
+    whether numpy is incremental). `item`: the graph (JSON), its weights (.npz) and the Keras file."""
+    from agent_runtime.graph import GraphModel
+    from agent_runtime.incremental import incremental_forward
 
-    env = make_football(steps=steps - 1, team_2=0, logdir=tempfile.mkdtemp())
-    observations = [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
-    return pipeline_inputs(observations), observations
-
-
-def percentiles(seconds: list) -> str:
-    values = np.asarray(seconds[1:]) * 1e3
-    return f"{np.percentile(values, 50):.3f} / {np.percentile(values, 99):.3f}"
-
-
-def p50(seconds: list) -> float:
-    return float(np.percentile(np.asarray(seconds[1:]), 50))
+    graph = json.loads(Path(item["graph"]).read_text())
+    with np.load(item["weights"]) as archive:
+        named = [(name, archive[f"w{i}"]) for i, name in enumerate(item["names"])]
+    dense = GraphModel(graph, named)
+    numpy_forward = incremental_forward(dense, item["specs"]) or dense
+    model = _keras_model(item["model"])
+    forwards = {"numpy": lambda x: numpy_forward([a[None] for a in x]), "TFLite": _tflite(model, inputs),
+                "Keras tf.function": _keras_function(model, inputs)}
+    return forwards, numpy_forward is not dense
 
 
-def time_forwards(forwards: dict, inputs) -> dict:
-    """{name: {"round robin": [s], "alone": [s]}} for each forward on every input."""
+def _keras_model(path: str):
+    import tensorflow as tf
+
+    if tuple(int(v) for v in tf.__version__.split(".")[:2]) >= (2, 16):
+        import keras
+
+        return keras.models.load_model(path, compile=False)
+    return tf.keras.models.load_model(path, compile=False)
+
+
+def _keras_function(model, inputs: list):
+    import tensorflow as tf
+
+    signature = [tf.TensorSpec((1,) + x.shape[1:], tf.float32) for x in inputs]
+    traced = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+                         input_signature=signature)
+    return lambda x: traced(*[tf.constant(a[None]) for a in x])
+
+
+def _tflite(model, inputs: list):
+    import tensorflow as tf
+
+    interpreter = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    interpreter.allocate_tensors()
+    entries = sorted(interpreter.get_input_details(), key=lambda d: d["index"])
+    order = [next(i for i, x in enumerate(inputs) if tuple(e["shape"][1:]) == x.shape[1:]) for e in entries]
+    exit_ = interpreter.get_output_details()[0]
+
+    def forward(x):
+        for entry, position in zip(entries, order):
+            interpreter.set_tensor(entry["index"], x[position][None].astype(np.float32))
+        interpreter.invoke()
+        return interpreter.get_tensor(exit_["index"])
+
+    return forward
+
+
+def time_forwards(forwards: dict, inputs: list) -> dict:
+    """{name: {"round robin": [s], "alone": [s]}} for each forward on every input (inputs: one array per model
+    input, the observations along the first axis)."""
+    rows = list(zip(*inputs))
     times = {name: {"round robin": [], "alone": []} for name in forwards}
-    for x in inputs:
+    for x in rows:
         for name, forward in forwards.items():
             start = time.perf_counter()
             forward(x)
             times[name]["round robin"].append(time.perf_counter() - start)
     for name, forward in forwards.items():
-        for x in inputs:
+        for x in rows:
             start = time.perf_counter()
             forward(x)
             times[name]["alone"].append(time.perf_counter() - start)
     return times
 
 
-def table_rows(times: dict, runtime: str, steps: dict, dense: str) -> list:
+def p50(seconds: list) -> float:
+    return float(np.percentile(np.asarray(seconds[1:]), 50)) * 1e3
+
+
+def p99(seconds: list) -> float:
+    return float(np.percentile(np.asarray(seconds[1:]), 99)) * 1e3
+
+
+def write_families(runtime: str, folder: Path, raws: list) -> dict:
+    """The families at their real sizes, trained and saved by the runtime's own Keras; -> {family: model file}."""
+    from builder.observations import fit_to_inputs, parse_specs
+    from builder.reference_inputs import reference_inputs
+    from runtimes.registry import ensure_runtime, get_spec
+
+    ready = ensure_runtime(get_spec(runtime))
+    spec = {"out": str(folder), "families": list(FAMILIES), "formats": ["keras" if runtime == "current" else "h5"],
+            "data": {}, "check": {}, "size": "bench"}
+    for family, text in FAMILIES.items():
+        shapes = SHAPES[family]
+        specs = fit_to_inputs(parse_specs(text), [f"x{i}" for i in range(len(shapes))], shapes)
+        np.savez(folder / f"{family}-data.npz", *reference_inputs(specs, raws[:400]))
+        spec["data"][family], spec["check"][family] = str(folder / f"{family}-data.npz"), []
+    subprocess.run([ready.python, str(FAMILY_SCRIPT), json.dumps(spec)], check=True, capture_output=True,
+                   env={**os.environ, **ready.spec.environment})
+    return {family: paths[0] for family, paths in json.loads((folder / "written.json").read_text())["written"].items()}
+
+
+SHAPES = {"dense_simple115": [(115,)], "simple115_stack2": [(115, 2)], "nature_cnn": [(72, 96, 16)],
+          "impala": [(72, 96, 16)], "two_input": [(72, 96, 4), (115,)], "batchnorm_cnn": [(72, 96, 4)],
+          "sequential_elu": [(115,)], "functional_ops": [(115,)]}
+
+
+def timing_spec(files: dict, folder: Path, raws: list) -> dict:
+    """Per family: gfsub's graph and weights of its file, its inputs over the match, its specs."""
+    from builder.load import load_weights
+    from builder.model_graph import check_graph
+    from builder.observations import fit_to_inputs, parse_specs
+    from builder.reference_inputs import reference_inputs
+    from builder.validate import resolve_model
+
+    spec = {}
+    for family, path in files.items():
+        model = resolve_model(load_weights(path), None)
+        check_graph(model.graph, model.named, Path(path))
+        model.graph.output = model.graph.outputs[0]
+        specs = fit_to_inputs(parse_specs(FAMILIES[family]), model.graph.inputs, model.graph.input_shapes)
+        (folder / f"{family}-graph.json").write_text(json.dumps(model.graph.as_data()))
+        np.savez(folder / f"{family}-weights.npz", **{f"w{i}": a for i, (_, a) in enumerate(model.named)})
+        np.savez(folder / f"{family}-inputs.npz", *reference_inputs(specs, raws))
+        spec[family] = {"graph": str(folder / f"{family}-graph.json"), "weights": str(folder / f"{family}-weights.npz"),
+                        "names": [n for n, _ in model.named], "inputs": str(folder / f"{family}-inputs.npz"),
+                        "specs": specs, "model": path}
+    return spec
+
+
+def measure(runtime: str, folder: Path, raws: list) -> dict:
+    from runtimes.registry import ensure_runtime, get_spec
+
+    spec = timing_spec(write_families(runtime, folder, raws), folder, raws)
+    (folder / "timing.json").write_text(json.dumps(spec))
+    ready = ensure_runtime(get_spec(runtime))
+    out = subprocess.run([ready.python, "-c", RUNTIME_TIMING, str(ROOT), str(folder / "timing.json")],
+                         capture_output=True, text=True, check=True, env={**os.environ, **ready.spec.environment})
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "files": spec}
+
+
+def family_rows(runtime: str, measured: dict) -> list:
     rows = []
-    for name, seconds in times.items():
-        step = percentiles(steps[name]) if name in steps else "-"
-        speedup = " / ".join(f"{p50(times[dense][way]) / p50(seconds[way]):.1f}x" for way in ("round robin", "alone"))
-        rows.append(f"| {name} | {runtime} | {percentiles(seconds['round robin'])} | {percentiles(seconds['alone'])} "
-                    f"| {step} | {speedup} |")
+    for family, result in measured["results"].items():
+        t = result["times"]
+        numpy_p50, lite_p50 = p50(t["numpy"]["round robin"]), p50(t["TFLite"]["round robin"])
+        cells = [f"{p50(t[name][way]):.3f} / {p99(t[name][way]):.3f}" for name in ("numpy", "TFLite",
+                                                                                  "Keras tf.function")
+                 for way in ("round robin",)]
+        alone = f"{p50(t['numpy']['alone']):.3f} / {p50(t['TFLite']['alone']):.3f}"
+        rows.append(f"| {family} | {runtime} | {'incremental' if result['incremental'] else 'graph'} | "
+                    + " | ".join(cells) + f" | {alone} | {lite_p50 / numpy_p50:.2f}x | "
+                    + ("met" if numpy_p50 <= lite_p50 else "**not met**") + " |")
     return rows
 
 
-def reset_rows(network, inputs) -> list:
-    """A real match's resets (a goal, a throw-in: every player moves at once): fc1 incremental vs whole, cold."""
-    from agent_runtime import incremental as module
+def impala_agent_step(files: dict, observations: list, folder: Path) -> str:
+    """The impala net's whole agent step in kaggle-2020: main.py loaded there, fed the match, timed inside."""
+    from builder import build
+    from runtimes.hosted import RuntimeAgent
+    from runtimes.registry import ensure_runtime, get_spec
 
-    resets = [x for x in inputs if np.count_nonzero(x) >= 40]
-    forwards = {}
-    for name, share in (("fc1 incremental", 2.0), ("fc1 whole", 0.0)):
-        kept, module.FC1_DENSE_ABOVE = module.FC1_DENSE_ABOVE, share
-        forwards[name] = module.IncrementalForward(network)
-        module.FC1_DENSE_ABOVE = kept
-    positions = forwards["fc1 whole"].base_features.shape[0]
-    shares = [np.count_nonzero(np.any(_features(forwards["fc1 whole"], x) != 0, axis=1)) / positions for x in resets]
-    flush, times = np.ones(12_000_000, np.float32), {name: [] for name in forwards}
-    for _ in range(5):
-        for x in resets:
-            for name, forward in forwards.items():
-                flush.sum()
-                start = time.perf_counter()
-                forward(x)
-                times[name].append(time.perf_counter() - start)
-    return [f"| reset frames ({len(resets)}, real) | {np.mean(shares):.2f} (max {np.max(shares):.2f}) | "
-            f"{np.median(times['fc1 incremental']) * 1e3:.3f} (whole forward) | "
-            f"{np.median(times['fc1 whole']) * 1e3:.3f} (whole forward) |"]
+    result = build(files["impala"], folder / "impala-main.py", observation=FAMILIES["impala"], verify=False)
+    runtime = ensure_runtime(get_spec("kaggle-2020"))
+    with RuntimeAgent(runtime, result.output) as agent:
+        replay = agent.replay(observations, {"actTimeout": 0.5})
+    seconds = replay.seconds
+    return (f"impala net, full agent step (pipeline + forward) in kaggle-2020, {len(seconds)} steps: p50 "
+            f"{p50(seconds):.2f} ms, p99 {p99(seconds):.2f} ms (target p99 <= 10 ms: "
+            + ("met" if p99(seconds) <= 10 else "**not met**") + f"); step 1 (loading main.py) {seconds[0]:.2f} s")
 
 
-def _features(forward, x) -> np.ndarray:
-    """fc1's input minus the all-zero input's, per position (dense pass)."""
-    branches = np.ascontiguousarray(np.moveaxis(x, -1, 0)[..., None])
-    for stage in forward.network.layer_stages():
-        branches = forward.network.apply_stage(branches, stage)
-    return branches.reshape(forward.base_features.shape) - forward.base_features
+def crossover_rows(files: dict, raws: list, rng: np.random.Generator) -> list:
+    """The first convolution of each SMM family (and every notebook layer): incremental vs whole on random changes
+    reaching a share of its outputs."""
+    from agent_runtime.graph import GraphModel
+    from agent_runtime.incremental import incremental_forward
+    from builder.load import load_weights
+    from builder.model_graph import check_graph
+    from builder.observations import fit_to_inputs, parse_specs
+    from builder.validate import resolve_model
+
+    rows = ["| family, layer | share of outputs reached | incremental ms | whole ms |", "|---|---|---|---|"]
+    for family in ("nature_cnn", "impala", "two_input", "batchnorm_cnn"):
+        model = resolve_model(load_weights(files[family]), None)
+        check_graph(model.graph, model.named, Path(files[family]))
+        model.graph.output = model.graph.outputs[0]
+        specs = fit_to_inputs(parse_specs(FAMILIES[family]), model.graph.inputs, model.graph.input_shapes)
+        forward = incremental_forward(GraphModel(model.graph.as_data(), model.named), specs)
+        stage = forward.prefixes[0].stages[0]
+        rows += _stage_rows(f"{family}, conv1", stage, rng)
+    return rows
 
 
-def crossover_rows(network, rng: np.random.Generator) -> list:
-    """Each layer of the notebook net, incremental vs whole, for random changes reaching a share of its outputs."""
-    from agent_runtime.incremental import IncrementalForward
-
-    forward = IncrementalForward(network)
-    rows = ["| layer | share of outputs reached (fc1: of input positions) | incremental ms | whole ms |",
-            "|---|---|---|---|"]
-    for index, stage in enumerate(forward.stages):
-        n_inputs, channels = len(stage.padded_row), stage.base_padded.shape[1]
-        for target in (0.1, 0.3, 0.5, 0.7, 0.9):
-            incremental, whole, reached = [], [], []
-            for _ in range(40):
-                n = _inputs_reaching(stage, target, n_inputs, rng)
-                changed = np.sort(rng.choice(n_inputs, n, replace=False))
-                values = np.abs(rng.standard_normal((n, channels))).astype(np.float32)
-                hits = np.bincount(stage.reached[changed].reshape(-1), minlength=stage.n_outputs + 1)
-                reached.append(np.count_nonzero(hits[:-1]) / stage.n_outputs)
-                incremental.append(_timed_stage(stage, changed, values, dense_above=10**9))
-                whole.append(_timed_stage(stage, changed, values, dense_above=-1))
-            rows.append(f"| {stage.kind}{index + 1} | {np.mean(reached):.2f} | {np.median(incremental) * 1e3:.3f} | "
-                        f"{np.median(whole) * 1e3:.3f} |")
-    positions, block = forward.base_features.shape
-    flush = np.ones(12_000_000, np.float32)  # read between trials: fc1's kernel comes from memory, as in a match
-    for share in (0.1, 0.3, 0.4, 0.5, 0.6, 0.8):
-        incremental, whole = [], []
-        for _ in range(30):
-            changed = np.sort(rng.choice(positions, int(share * positions), replace=False))
-            delta = np.maximum(rng.standard_normal((len(changed), block)), 0).astype(np.float32)
-            flush.sum()
-            start = time.perf_counter()
-            forward.fc1_corrected(changed, delta)
-            incremental.append(time.perf_counter() - start)
-            flush.sum()
-            start = time.perf_counter()
-            forward.fc1_whole(changed, delta + forward.base_features[changed])
-            whole.append(time.perf_counter() - start)
-        rows.append(f"| fc1 | {share:.2f} | {np.median(incremental) * 1e3:.3f} | {np.median(whole) * 1e3:.3f} |")
+def _stage_rows(label: str, stage, rng: np.random.Generator) -> list:
+    rows, n_inputs, channels = [], len(stage.padded_row), stage.base_padded.shape[1]
+    for target in (0.1, 0.3, 0.5, 0.7, 0.9):
+        incremental, whole, reached = [], [], []
+        for _ in range(20):
+            n = _inputs_reaching(stage, target, n_inputs, rng)
+            changed = np.sort(rng.choice(n_inputs, n, replace=False))
+            values = np.abs(rng.standard_normal((n, channels))).astype(np.float32)
+            hits = np.bincount(stage.reached[changed].reshape(-1), minlength=stage.n_outputs + 1)
+            reached.append(np.count_nonzero(hits[:-1]) / stage.n_outputs)
+            incremental.append(_timed_stage(stage, changed, values, dense_above=10**9))
+            whole.append(_timed_stage(stage, changed, values, dense_above=-1))
+        rows.append(f"| {label} | {np.mean(reached):.2f} | {np.median(incremental) * 1e3:.3f} | "
+                    f"{np.median(whole) * 1e3:.3f} |")
     return rows
 
 
@@ -192,95 +287,61 @@ def _timed_stage(stage, changed: np.ndarray, values: np.ndarray, dense_above: in
     return seconds
 
 
-def main() -> None:
-    from agent_runtime.architecture import Architecture
-    from agent_runtime.incremental import IncrementalForward
-    from agent_runtime.keras_model import assign_weights, build_keras_model, compiled_q_function
-    from agent_runtime.numpy_model import NumpySplitterConvNN
-    from agent_runtime.observation import FrameDifference, raw_player_observation
+def notebook_rows(raws: list, folder: Path) -> dict:
+    """The notebook net (the bundled default): numpy vs TFLite vs Keras, here, for the same table."""
     from builder.load import load_weights
-    from builder.validate import validate_weights
+    from builder.model_graph import check_graph
+    from builder.observations import fit_to_inputs, parse_specs
+    from builder.reference_inputs import reference_inputs
+    from builder.validate import resolve_model
     from gfsub.demo import make_untrained_model
-    from runtimes.registry import ensure_runtime, get_spec
+
+    path = make_untrained_model(folder / "notebook.keras")
+    model = resolve_model(load_weights(path), None)
+    check_graph(model.graph, model.named, path)
+    model.graph.output = model.graph.outputs[0]
+    specs = fit_to_inputs(parse_specs("smm:scale=255:diff"), model.graph.inputs, model.graph.input_shapes)
+    (folder / "notebook-graph.json").write_text(json.dumps(model.graph.as_data()))
+    np.savez(folder / "notebook-weights.npz", **{f"w{i}": a for i, (_, a) in enumerate(model.named)})
+    inputs = reference_inputs(specs, raws)
+    item = {"graph": str(folder / "notebook-graph.json"), "weights": str(folder / "notebook-weights.npz"),
+            "names": [n for n, _ in model.named], "specs": specs, "model": str(path)}
+    forwards, incremental = forwards_of(item, inputs)
+    return {"notebook": {"times": time_forwards(forwards, inputs), "incremental": incremental}}
+
+
+def main() -> None:
+    from common.kaggle import make_football
 
     work = Path(tempfile.mkdtemp(prefix="gfsub-bench-forward-"))
-    source = load_weights(make_untrained_model(work / "untrained.keras"))
-    arch = Architecture()
-    named = validate_weights(source, arch)
     print("playing one full match for its observations...", file=sys.stderr)
-    inputs, observations = match_inputs()
-
-    network = NumpySplitterConvNN(arch, named)
-    incremental = IncrementalForward(network)
-    model = build_keras_model(arch)
-    assign_weights(model, arch, named)
-    keras_q = compiled_q_function(model, arch.input_shape)
-    tflite = _tflite(model)
-    dense_name, incremental_name = "dense numpy (before)", "incremental numpy"
-    forwards = {dense_name: network, incremental_name: incremental, "Keras tf.function": keras_q}
-    if tflite is not None:
-        forwards["TFLite (benchmark only)"] = tflite
-    times = time_forwards(forwards, inputs)
-    fractions, dense_layers, worst = [], [], 0.0
-    for x in inputs:
-        worst = max(worst, float(np.max(np.abs(incremental(x) - network(x)))))
-        fractions.append(incremental.last_changed_fraction)
-        dense_layers.append(incremental.last_dense_layers)
-
-    steps = {}
-    for name in (dense_name, incremental_name):
-        frames, seconds = FrameDifference(), []
-        for observation in observations:
-            start = time.perf_counter()
-            forwards[name](frames.push_raw(raw_player_observation(observation)))
-            seconds.append(time.perf_counter() - start)
-        steps[name] = seconds
-
-    lines = ["| forward | runtime | round robin p50 / p99 ms | alone p50 / p99 ms | agent step p50 / p99 ms |"
-             " speed-up p50 (round robin / alone) |", "|---|---|---|---|---|---|"]
-    lines += table_rows(times, "current", steps, dense_name)
-
-    runtime = ensure_runtime(get_spec("kaggle-2020"))
-    np.savez(work / "data.npz", inputs=inputs, **{f"w{i}": array for i, (_, array) in enumerate(named)})
-    out = subprocess.run([runtime.python, "-c", NUMPY_TIMING, str(ROOT), str(work / "data.npz")],
-                         capture_output=True, text=True, check=True)
-    old = json.loads(out.stdout.strip().splitlines()[-1])
-    old_times = {dense_name: old["dense"], incremental_name: old["incremental"]}
-    lines += table_rows(old_times, f"kaggle-2020 (numpy {old['numpy']})", {}, dense_name)
-
-    share, dense_layers = np.asarray(fractions), np.asarray(dense_layers)
-    text = (f"# Forward pass, dense vs incremental ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n\n"
-            f"{len(inputs)} real model inputs (one match, run_right vs the engine AI), notebook net, float32 weights. "
-            "Round robin: the forwards take turns on each input; alone: one forward over all inputs. "
-            "Agent step = SMM drawing + frame difference + forward.\n\n" + "\n".join(lines) + "\n\n"
-            f"Share of fc1's input features that moved: mean {share.mean():.1%}, p90 {np.percentile(share, 90):.1%}, "
-            f"max {share.max():.1%}. Steps with a layer computed whole: {np.mean(dense_layers > 0):.1%}. "
-            f"Max |dQ| incremental vs dense: {worst:.1e} here, {old['worst']:.1e} in kaggle-2020.\n\n"
-            "## Crossovers (thresholds of the incremental path)\n\n"
-            + "\n".join(crossover_rows(network, np.random.default_rng(0)) + reset_rows(network, inputs)) + "\n")
+    env = make_football(steps=3001, team_2=0, logdir=tempfile.mkdtemp())
+    observations = [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
+    raws = [obs["players_raw"][0] for obs in observations]
+    here, old = work / "current", work / "kaggle-2020"
+    here.mkdir()
+    old.mkdir()
+    print("training and timing the families here and in kaggle-2020...", file=sys.stderr)
+    measured_here = measure("current", here, raws)
+    measured_here["results"] = {**notebook_rows(raws, here), **measured_here["results"]}
+    measured_old = measure("kaggle-2020", old, raws)
+    header = ["| family | runtime | numpy forward | numpy p50 / p99 ms | TFLite p50 / p99 ms | Keras tf.function "
+              "p50 / p99 ms | alone: numpy / TFLite p50 ms | TFLite / numpy | numpy p50 <= TFLite p50 |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    rows = header + family_rows("current", measured_here) + family_rows(
+        f"kaggle-2020 (numpy {measured_old['numpy']}, TF {measured_old['tensorflow']})", measured_old)
+    impala = impala_agent_step({f: i["model"] for f, i in measured_old["files"].items()}, observations, old)
+    crossovers = crossover_rows({f: i["model"] for f, i in measured_here["files"].items()}, raws,
+                                np.random.default_rng(0))
+    text = (f"# Forward pass per family ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n\n"
+            f"{len(raws)} real observations (one match, run_right vs the engine AI), each family's inputs through its "
+            "observation spec; families at their real sizes (tests/era_families.py, size bench), trained a few "
+            "epochs by the runtime's own Keras. Round robin: the three forwards take turns on each input (the p50 "
+            "compared); alone: one forward over all inputs. numpy = main.py's forward (incremental where the graph "
+            "starts with layers the pass covers).\n\n" + "\n".join(rows) + "\n\n" + impala + "\n\n"
+            "## Crossovers (thresholds of the incremental path)\n\n" + "\n".join(crossovers) + "\n")
     OUT.write_text(text)
     print("\n" + text)
-
-
-def _tflite(model):
-    """The same Keras model through TFLite's interpreter, if this TensorFlow converts it (benchmark only)."""
-    try:
-        import tensorflow as tf
-
-        interpreter = tf.lite.Interpreter(model_content=tf.lite.TFLiteConverter.from_keras_model(model).convert())
-        interpreter.allocate_tensors()
-        (entry,), (exit_,) = interpreter.get_input_details(), interpreter.get_output_details()
-
-        def forward(x):
-            interpreter.set_tensor(entry["index"], x[None].astype(np.float32))
-            interpreter.invoke()
-            return interpreter.get_tensor(exit_["index"])[0]
-
-        forward(np.zeros((72, 96, 4), np.float32))
-        return forward
-    except Exception as exc:  # noqa: BLE001 - TFLite is optional for this comparison
-        print(f"TFLite not measured: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ main.py itself holds none of this)."""
 
 from math import prod
 
-from agent_runtime.architecture import Architecture
+from builder.splitter import Architecture
 
 
 def describe(arch: Architecture) -> str:
@@ -26,3 +26,27 @@ def n_params(arch: Architecture) -> int:
 
 def _unless(activation: str, usual: str) -> str:
     return "" if activation == usual else ":" + activation
+
+
+def describe_graph(graph) -> str:
+    """One line: the inputs, the layers by kind, and the output, e.g.
+    `inputs smm (72, 96, 16) -> 3 conv2d, 1 flatten, 2 dense -> q (19)`."""
+    counts: dict = {}
+    for node in graph.nodes:
+        if node["op"] != "input":
+            counts[node["op"]] = counts.get(node["op"], 0) + 1
+    layers = ", ".join(f"{count} {op}" for op, count in counts.items())
+    inputs = ", ".join(f"{name} {tuple(shape)}" for name, shape in zip(graph.inputs, graph.input_shapes, strict=True))
+    return f"inputs {inputs} -> {layers} -> {graph.output or ', '.join(graph.outputs)}"
+
+
+def output_kind(graph, name: str, units: dict) -> str:
+    """What the chosen output holds, for the summary: policy logits (an actor-critic's, or named so), policy
+    probabilities (a softmax), else Q-values."""
+    node = next((n for n in graph.nodes if n["name"].split("#")[0] == name), {})
+    if node.get("activation") == "softmax" or node.get("op") == "softmax":
+        return "policy probabilities"
+    if any(count == 1 for other, count in units.items() if other != name) or any(
+            word in name.lower() for word in ("logit", "policy", "actor", "pi")):
+        return "policy logits"
+    return "Q-values"

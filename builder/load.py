@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.architecture import Architecture
-from builder.keras_config import ConfigGraphError, architecture_from_config
+from builder.keras_calls import ConfigGraphError
+from builder.keras_graph import graph_from_config
+from builder.model_graph import Graph
 from builder.pickles import NotWeightArrays, base64_zlib, looks_like_zlib, unpickle_arrays, zlib_stream
 from builder.python_source import embedded_weight_lists, looks_like_python
 from builder.savedmodel import read_keras_savedmodel
@@ -31,8 +32,8 @@ SUPPORTED_HINT = (
 )
 
 
-# The weights as every later step takes them: ("layer/kernel" | "layer/bias", float32 array) in canonical order
-# (validate.validate_weights makes it from SourceWeights).
+# The weights as every later step takes them: ("layer/role", float32 array), e.g. ("fc1/kernel", ...), in the
+# graph's order (validate.resolve_model makes it from SourceWeights).
 NamedWeights = list[tuple[str, np.ndarray]]
 
 
@@ -40,16 +41,18 @@ NamedWeights = list[tuple[str, np.ndarray]]
 class Contents:
     """What a format's loader read from the file."""
 
-    arch: Architecture | None = None
-    named: dict | None = None  # canonical layer name -> [kernel, bias]
+    graph: Graph | None = None  # a model file's own layer graph
+    layers: dict | None = None  # layer name -> its arrays: a list in the layer's own order, or a dict by role
+    groups: dict | None = None  # a Keras 3 weights file's groups (`dense_1` -> arrays), named by class counters
     ordered: list | None = None  # arrays in the source model's get_weights() order
     writer: str = ""  # e.g. "TensorFlow 2.3.1" / "Keras 2.4.0", when the file records what wrote it
+    keras_version: str = ""  # of the Keras that wrote the file, when it says
     split_classes: tuple = ()  # the user's split-layer class names in the saved config (to run the model itself)
 
 
 @dataclass(frozen=True)
 class SourceWeights(Contents):
-    """A weights file as loaded: where it is, its format and hash, and its contents."""
+    """A model or weights file as loaded: where it is, its format and hash, and its contents."""
 
     path: Path = Path()
     format: str = ""
@@ -124,16 +127,15 @@ def _hdf5_kind(path: Path) -> str:
 
 # --- loaders -----------------------------------------------------------------------------------
 
-def _architecture_or_raise(path: Path, model_config: dict) -> tuple:
-    """-> (architecture, {canonical layer: the config's layer name}, split-layer class names)."""
+def _graph_or_raise(path: Path, model_config: dict, keras_version: str) -> tuple:
+    """-> (the model's layer graph, the user's split-layer class names)."""
     try:
-        arch, roles = architecture_from_config(model_config)
+        graph = graph_from_config(model_config, keras_version)
     except (ConfigGraphError, KeyError, TypeError, ValueError) as exc:
         raise UnsupportedArchitectureError(
-            path, f"the saved model is not a SplitterConvNN gfsub can rebuild: {exc}",
-            "gfsub builds only what it can reproduce exactly; if your model needs this, report it as a gfsub issue",
-        ) from exc
-    return arch, roles, _split_class_names(model_config)
+            path, f"{exc}", "gfsub builds only what it reproduces exactly, and will not build a main.py that plays "
+            "differently from your model") from exc
+    return graph, _split_class_names(model_config)
 
 
 def _split_class_names(model_config: dict) -> tuple:
@@ -154,23 +156,27 @@ def _load_keras(path: Path) -> Contents:
         with zipfile.ZipFile(path) as archive:
             model_config = json.loads(archive.read("config.json"))
             weights_bytes = archive.read("model.weights.h5")
-        arch, roles, split_classes = _architecture_or_raise(path, model_config)
-        config_layers = model_config.get("config", model_config)["layers"]
-        keys = _keras3_layer_keys(config_layers)
+            metadata = json.loads(archive.read("metadata.json")) if "metadata.json" in archive.namelist() else {}
+        version = str(metadata.get("keras_version", "3"))
+        graph, split_classes = _graph_or_raise(path, model_config, version)
+        keys = keras3_layer_keys(model_config.get("config", model_config)["layers"])
         with h5py.File(io.BytesIO(weights_bytes), "r") as handle:
-            by_source = {name: _keras3_vars(handle["layers"][key]) for name, key in keys.items()
-                         if key in handle["layers"]}
+            layers = {name: _keras3_vars(handle["layers"][key]) for name, key in keys.items()
+                      if key in handle["layers"]}
     except (zipfile.BadZipFile, OSError, KeyError, json.JSONDecodeError, zlib.error) as exc:
         raise CorruptFileError(path, f"cannot read the .keras archive ({exc})", "save the model again") from exc
-    return Contents(arch=arch, named={canonical: by_source.get(name, []) for canonical, name in roles.items()},
+    return Contents(graph=graph, layers=layers, writer=f"Keras {version}", keras_version=version,
                     split_classes=split_classes)
 
 
-def _keras3_layer_keys(config_layers: list) -> dict:
-    """Layer name -> its group in a Keras 3 weights file: snake_case class name + per-class counter."""
+def keras3_layer_keys(config_layers: list) -> dict:
+    """Layer name -> its group in a Keras 3 weights file: snake_case class name + a per-class counter, over the
+    model's layers in order (operations of functional code are no layers: they hold no weights)."""
     counts: dict = {}
     keys = {}
     for layer in config_layers:
+        if str(layer.get("module", "")).startswith(("keras.src.ops", "keras.ops")):
+            continue
         base = _snake_case(layer["class_name"].split(">")[-1])
         index = counts.get(base, 0)
         counts[base] = index + 1
@@ -210,13 +216,14 @@ def _load_h5_model(path: Path) -> Contents:
             raw_config = handle.attrs["model_config"]
             model_config = json.loads(raw_config.decode() if isinstance(raw_config, bytes) else raw_config)
             version = handle.attrs.get("keras_version", b"")
-            writer = f"Keras {version.decode() if isinstance(version, bytes) else version}".strip()
-            arch, roles, split_classes = _architecture_or_raise(path, model_config)
+            version = version.decode() if isinstance(version, bytes) else str(version)
+            graph, split_classes = _graph_or_raise(path, model_config, version)
             group = handle["model_weights"] if "model_weights" in handle else handle
-            named = {canonical: _legacy_layer_arrays(group, name) for canonical, name in roles.items()}
+            layers = {name: _legacy_layer_arrays(group, name) for name in graph.weighted()}
     except (OSError, KeyError, json.JSONDecodeError) as exc:
         raise CorruptFileError(path, f"cannot read the HDF5 model ({exc})", "save the model again") from exc
-    return Contents(arch=arch, named=named, writer=writer, split_classes=split_classes)
+    return Contents(graph=graph, layers=layers, writer=f"Keras {version}".strip(), keras_version=version,
+                    split_classes=split_classes)
 
 
 def _legacy_layer_arrays(group, layer_name: str) -> list:
@@ -235,9 +242,10 @@ def _load_weights_h5(path: Path) -> Contents:
     try:
         with h5py.File(path, "r") as handle:
             if "layers" in handle:
-                groups = handle["layers"]
-                return Contents(ordered=[array for base in ("conv2d", "dense") for key in _counter_keys(groups, base)
-                                         for array in _keras3_vars(groups[key])])
+                groups = {key: _keras3_vars(handle["layers"][key]) for key in handle["layers"]}
+                return Contents(groups=groups, ordered=[array for base in ("conv2d", "dense")
+                                                        for key in _counter_keys(groups, base)
+                                                        for array in groups[key]])
             elif "layer_names" in handle.attrs:
                 names = [n.decode() if isinstance(n, bytes) else str(n) for n in handle.attrs["layer_names"]]
                 return _from_layer_list([(name, _legacy_layer_arrays(handle, name)) for name in names])
@@ -248,13 +256,9 @@ def _load_weights_h5(path: Path) -> Contents:
 
 
 def _from_layer_list(layers: list) -> Contents:
-    """Arrays by layer name when the names are the notebook's; always also in get_weights() order."""
+    """Arrays by layer name, and also in get_weights() order."""
     layers = [(name, arrays) for name, arrays in layers if arrays]
-    ordered = [array for _, arrays in layers for array in arrays]
-    names = {name for name, _ in layers}
-    canonical = {name for name, _ in Architecture().layer_shapes()}
-    named = {name: arrays for name, arrays in layers if name in canonical} if canonical <= names else None
-    return Contents(named=named, ordered=ordered)
+    return Contents(layers=dict(layers), ordered=[array for _, arrays in layers for array in arrays])
 
 
 def _load_savedmodel(path: Path) -> Contents:
@@ -267,14 +271,14 @@ def _load_savedmodel(path: Path) -> Contents:
                                f"{str(exc).splitlines()[0] if str(exc) else ''})",
                                "save it again, or save the weights with model.save_weights") from exc
     if keras2 is not None:
-        arch, roles, split_classes = _architecture_or_raise(path, keras2.model_config)
+        graph, split_classes = _graph_or_raise(path, keras2.model_config, keras2.keras_version)
         try:
-            arrays = keras2.layer_arrays(list(roles.values()))
+            layers = keras2.layer_arrays(list(graph.weighted()))
         except Exception as exc:  # noqa: BLE001 - the checkpoint under variables/ is missing or damaged
             raise CorruptFileError(path, f"cannot read the SavedModel's variables ({type(exc).__name__})",
                                    "copy the whole SavedModel directory, variables/ included") from exc
-        return Contents(arch=arch, named={canonical: arrays[name] for canonical, name in roles.items()},
-                        writer=f"TensorFlow {keras2.tensorflow_version}", split_classes=split_classes)
+        return Contents(graph=graph, layers=layers, writer=f"TensorFlow {keras2.tensorflow_version}",
+                        keras_version=keras2.keras_version, split_classes=split_classes)
     import tensorflow as tf
 
     try:

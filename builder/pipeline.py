@@ -1,18 +1,22 @@
-"""The build pipeline end to end: load -> validate -> render -> verify -> write (atomically)."""
+"""The build pipeline end to end: load -> resolve (graph, weights, observation) -> render -> verify -> write."""
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent_runtime.architecture import KAGGLE_N_ACTIONS, Architecture
-from builder.describe import describe, n_params
+from builder.describe import describe, describe_graph, output_kind
+from builder.encoder import Encoder, read_encoder
 from builder.load import SourceWeights, load_weights
-from builder.render import BACKENDS, WEIGHT_DTYPES, render_main_py
+from builder.model_graph import check_graph, output_units
+from builder.observations import default_specs, fit_to_inputs, parse_specs
+from builder.render import BACKENDS, WEIGHT_DTYPES, BuildFlags, render_main_py, reserved_names
 from builder.source_model import plan_reference
-from builder.validate import resolve_architecture, validate_weights
-from builder.verify import THRESHOLDS, ParityReport, verify_main_py
+from builder.splitter import KAGGLE_N_ACTIONS
+from builder.validate import ResolvedModel, resolve_model, validate_action_count
+from builder.verify import THRESHOLDS, ParityReport, Reference, verify_main_py
 from common.errors import (
     GfsubError,
     InternalError,
+    OptionValueError,
     OutputPathError,
     ParityError,
     RuntimeBackendError,
@@ -23,28 +27,43 @@ from common.kaggle import FULL_MATCH_STEPS
 from common.options import validate_choice, validate_range
 from runtimes.registry import ensure_runtime, parse_names
 
-DEFAULT_TARGETS = "kaggle-2020,current"
+DEFAULT_TARGETS = "kaggle-2020,kaggle-2026"
 
 
 @dataclass
 class BuildResult:
     output: Path
     source: SourceWeights
-    arch: Architecture
+    model: ResolvedModel
     main_py_bytes: int
     blob_chars: int
-    parity: ParityReport | None
+    parity: "ParityReport | None"
     backend: str
     weights_dtype: str
-    arch_origin: str = ""
+    observation: list  # the specs, as main.py holds them
+    observation_origin: str  # "given" (--observation / --encoder) or "inferred" (from the input shapes)
+    output_name: str = ""
+    output_kind: str = "Q-values"
+    encoder: "Encoder | None" = None
 
     @property
     def description(self) -> str:
-        return describe(self.arch)
+        if self.model.arch is not None:
+            return describe(self.model.arch)
+        return describe_graph(self.model.graph)
 
     @property
     def n_params(self) -> int:
-        return n_params(self.arch)
+        return sum(int(array.size) for _, array in self.model.named)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """How observations become the model's inputs: specs, or the user's encoder, and where that came from."""
+
+    specs: list
+    origin: str
+    encoder: "Encoder | None" = None
 
 
 def build(
@@ -52,6 +71,9 @@ def build(
     output: "str | Path" = "main.py",
     *,
     arch_file: "str | Path | None" = None,
+    observation: "str | None" = None,
+    encoder: "str | Path | None" = None,
+    output_name: "str | None" = None,
     fallback_action: int = 0,
     verify_steps: int = 300,
     verify: bool = True,
@@ -60,7 +82,7 @@ def build(
     targets: str = DEFAULT_TARGETS,
     on_runtime_create=None,
 ) -> BuildResult:
-    """Build main.py from trained weights. Nothing is left at `output` unless every check passed, in every
+    """Build main.py from a trained model. Nothing is left at `output` unless every check passed, in every
     target runtime (`targets`: comma-separated names; missing runtimes are created, and `on_runtime_create`
     is told)."""
     output = Path(output)
@@ -69,43 +91,119 @@ def build(
     validate_range("--verify-steps", verify_steps, 1, FULL_MATCH_STEPS - 1)
     validate_choice("--backend", backend, tuple(BACKENDS))
     validate_choice("--weights-dtype", weights_dtype, WEIGHT_DTYPES)
+    if observation is not None and encoder is not None:
+        raise OptionValueError(None, "--observation and --encoder both say how observations become the model's "
+                               "inputs", "pass one of them")
     target_specs = parse_names(targets) if verify else []
     for spec in target_specs:
         if backend not in spec.backends:
             raise RuntimeBackendError(None, f"--backend {backend} cannot run in runtime {spec.name} (it has no "
                                       f"{'TensorFlow' if backend == 'keras' else backend})",
                                       f"drop {spec.name} from --target, or use --backend numpy")
+    specs = parse_specs(observation) if observation is not None else None
     created = output_folders(output)
     written = False
     try:
         source = load_weights(weights)
-        arch, arch_origin = resolve_architecture(source, arch_file)
-        named = validate_weights(source, arch)
-        rendered = render_main_py(source, arch, named, fallback_action=fallback_action,
-                                  arch_flag=arch_file is not None, backend=backend, weights_dtype=weights_dtype)
+        model = resolve_model(source, arch_file)
+        name, kind = choose_output(source.path, model, output_name)
+        if backend == "keras":
+            refuse_for_keras_backend(model)
+        pipeline = resolve_observation(model, specs, encoder, backend)
+        graph = model.graph.as_data()
+        rendered = render_main_py(source, graph, model.named, pipeline.specs, encoder=pipeline.encoder,
+                                  description=describe_graph(model.graph) if model.arch is None else
+                                  describe(model.arch), fallback_action=fallback_action, backend=backend,
+                                  weights_dtype=weights_dtype,
+                                  flags=BuildFlags(arch=arch_file is not None, observation=observation or "",
+                                                   encoder=Path(encoder).name if encoder else "",
+                                                   output=output_name or ""))
         with staged_output(output) as temporary:
             write_output(temporary, rendered.source, output)
             parity = None
             if verify:
                 runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
-                parity = verify_main_py(temporary, arch, named, steps=verify_steps, weights_dtype=weights_dtype,
-                                        targets=tuple(runtimes), source=plan_reference(source))
+                parity = verify_main_py(temporary, reference_for(source, model, pipeline), steps=verify_steps,
+                                        weights_dtype=weights_dtype, targets=tuple(runtimes))
             if parity is not None and not parity.passed:
                 raise _parity_error(output, parity, weights_dtype)
         written = True
     finally:
         if not written:
             remove_folders(created)  # leave no trace of a failed build
-    return BuildResult(output, source, arch, output.stat().st_size, rendered.blob_chars, parity, backend, weights_dtype,
-                       arch_origin)
+    return BuildResult(output, source, model, output.stat().st_size, rendered.blob_chars, parity, backend,
+                       weights_dtype, pipeline.specs, pipeline.origin, name, kind, pipeline.encoder)
+
+
+def choose_output(path: Path, model: ResolvedModel, requested: "str | None") -> tuple:
+    """The output the policy acts on: --output NAME, else the one output of 19 values; -> (name, what it holds)."""
+    shapes = check_graph(model.graph, model.named, path)
+    outputs = {reference.split(":")[0].split("#")[0]: reference for reference in model.graph.outputs}
+    units = {name: output_units(shapes, reference) for name, reference in outputs.items()}
+    if requested is not None:
+        if requested not in outputs:
+            raise OptionValueError(None, f"--output {requested!r} is no output of the model",
+                                   f"use one of {', '.join(outputs)}")
+        name = requested
+    elif len(outputs) == 1:
+        name = next(iter(outputs))
+    else:
+        fitting = [name for name, count in units.items() if count == KAGGLE_N_ACTIONS]
+        if len(fitting) != 1:
+            described = ", ".join(f"{name} ({units[name]} values)" for name in outputs)
+            raise OptionValueError(None, f"the model has {len(outputs)} outputs: {described}",
+                                   "pass --output NAME: the one whose argmax is the action")
+        name = fitting[0]
+    validate_action_count(path, units[name], name)
+    model.graph.output = outputs[name]
+    return name, output_kind(model.graph, name, units)
+
+
+def refuse_for_keras_backend(model: ResolvedModel) -> None:
+    """--backend keras rebuilds the graph with tf.keras layers common to Keras 2 and 3; what it cannot, it names."""
+    from agent_runtime.keras_model import KERAS_OPS
+
+    missing = sorted({node["op"] for node in model.graph.nodes} - KERAS_OPS)
+    if missing:
+        raise RuntimeBackendError(None, f"--backend keras cannot rebuild the model's {', '.join(missing)} layers",
+                                  "use --backend numpy (the default), which reproduces every layer gfsub reads")
+
+
+def resolve_observation(model: ResolvedModel, specs: "list | None", encoder: "str | Path | None",
+                        backend: str) -> Observation:
+    """The pipeline for the model's inputs: the user's encoder, --observation, or the default for its shapes."""
+    graph = model.graph
+    if encoder is not None:
+        return Observation([], "given (--encoder)", read_encoder(encoder, reserved_names(backend)))
+    if specs is not None:
+        return Observation(fit_to_inputs(specs, graph.inputs, graph.input_shapes), "given (--observation)")
+    inferred, _ = default_specs(graph.inputs, graph.input_shapes)
+    return Observation(fit_to_inputs(inferred, graph.inputs, graph.input_shapes), "inferred from the input shape")
+
+
+def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observation) -> Reference:
+    """The verification's reference: the source model itself where it can run, else gfsub's Keras rebuild."""
+    graph = model.graph
+    output = graph.output.split(":")[0]
+    plan = plan_reference(source, model.model_json)
+    if graph.assumed and plan is None:
+        raise UnsupportedArchitectureError(source.path, f"layer '{graph.assumed[0]}' (Lambda) records no computation; "
+                                           "gfsub reads it as a dueling merge only when the model itself can "
+                                           "confirm it", "build from the saved model (.keras, .h5, SavedModel), "
+                                           "or pass its model.to_json() as --arch")
+    return Reference(graph.as_data(), model.named, pipeline.specs,
+                     pipeline.encoder.functions() if pipeline.encoder else None, plan,
+                     output_index=[o.split(":")[0] for o in graph.outputs].index(output),
+                     output_name=output.split("#")[0], input_names=list(graph.inputs), ordered=source.ordered,
+                     encoder_path=pipeline.encoder.path if pipeline.encoder else None)
 
 
 def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> GfsubError:
     """Why main.py was refused: a model gfsub does not reproduce (the user's to know), float16 rounding (the
     user's to change), or a main.py that differs from a rebuild that matches the model (a gfsub bug)."""
-    if parity.rebuild_vs_source > THRESHOLDS["float32"][1]:
+    if parity.rebuild_vs_source > THRESHOLDS["float32"][1] * max(1.0, parity.scale):
         return UnsupportedArchitectureError(
-            output, "the source model computes something gfsub's rebuild of its architecture does not (max |dQ| "
+            output, "the source model computes something gfsub's rebuild of its graph does not (max |dQ| "
             f"{parity.rebuild_vs_source:.2e} on the verify match): a layer or setting gfsub does not model",
             "gfsub will not build a main.py that plays differently from your model; open a gfsub issue with the "
             "model file to have it supported")

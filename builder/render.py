@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import jinja2
+import numpy as np
 
-from agent_runtime.architecture import Architecture
 from agent_runtime.codec import encode_weights
-from builder.describe import describe, n_params
+from builder.encoder import Encoder
 from builder.load import NamedWeights, SourceWeights
+from builder.observations import describe
 from common import VERSION
 
-SHARED_RUNTIME_MODULES = ("architecture", "smm", "observation", "codec", "policy")
+SHARED_RUNTIME_MODULES = ("smm", "simple115", "observation", "codec", "policy")
 BACKENDS = {
     # backend: (runtime modules embedded after the shared ones, the loader main.py calls)
-    "numpy": (("numpy_model", "incremental", "numpy_agent"), "load_numpy_policy"),
+    "numpy": (("activations", "layers", "graph", "incremental", "numpy_agent"), "load_numpy_policy"),
     "keras": (("keras_model", "keras_agent"), "load_keras_policy"),
 }
 WEIGHT_DTYPES = ("float32", "float16")
@@ -51,6 +52,20 @@ class EmbeddedModule:
     name: str  # e.g. "numpy_model.py"
     source: str  # the module's code, its imports moved to main.py's one import block
     imports: list  # its top-level imports of other packages, as statements
+
+
+def reserved_names(backend: str) -> set:
+    """Every top-level name of main.py's own code: an --encoder file may not define one."""
+    names = {"GRAPH", "OBSERVATION", "FALLBACK_ACTION", "ENCODER", "WEIGHTS_MANIFEST", "WEIGHTS_BLOB", "POLICY",
+             "agent", "sys", "traceback"}
+    for name in runtime_modules(backend):
+        for node in ast.parse(embedded_module(name).source).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Assign):
+                names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        names.update(statement.split()[-1] for statement in embedded_module(name).imports)
+    return names
 
 
 def embedded_module(name: str) -> EmbeddedModule:
@@ -107,17 +122,30 @@ def template_environment() -> jinja2.Environment:
     )
 
 
+@dataclass
+class BuildFlags:
+    """What the rebuild command in main.py's header repeats."""
+
+    arch: bool = False
+    observation: str = ""
+    encoder: str = ""
+    output: str = ""
+
+
 def render_main_py(
     source: SourceWeights,
-    arch: Architecture,
+    graph: dict,
     named_weights: NamedWeights,
+    observation: list,
     *,
+    description: str,
+    encoder: "Encoder | None" = None,
     fallback_action: int = 0,
-    arch_flag: bool = False,
+    flags: "BuildFlags | None" = None,
     backend: str = "numpy",
     weights_dtype: str = "float32",
 ) -> RenderedAgent:
-    """main.py text for these checked weights."""
+    """main.py text for this checked graph, its weights and its observation pipeline."""
     manifest, blob = encode_weights(named_weights, dtype=weights_dtype)
     modules = [embedded_module(name) for name in runtime_modules(backend)]
     text = template_environment().get_template("main.py.j2").render(
@@ -125,18 +153,21 @@ def render_main_py(
         source_name=source.path.name,
         source_format=source.format,
         source_sha256=source.sha256,
-        arch_line=describe(arch),
-        n_params=f"{n_params(arch):,}",
+        arch_line=description,
+        n_params=f"{sum(int(np.size(array)) for _, array in named_weights):,}",
+        observation_line=describe_observation(observation, encoder),
         backend=backend,
         backend_line=_backend_line(backend),
         loader=BACKENDS[backend][1],
-        flags=_flags(arch_flag, backend, weights_dtype),
+        flags=_flags(flags or BuildFlags(), backend, weights_dtype),
         weights_dtype=weights_dtype,
         fallback_action=int(fallback_action),
         built_at=_build_time(),
         modules=modules,
         imports=import_block(modules),
-        architecture=block_literal(json.loads(json.dumps(arch.to_dict())), "convs"),  # tuples as lists, as in JSON
+        graph=block_literal(graph, "nodes"),
+        observation=list_literal(observation),
+        encoder=encoder,
         manifest_literal=block_literal(manifest, "arrays"),
         blob=blob,
         blob_chars=f"{len(blob):,}",
@@ -144,9 +175,20 @@ def render_main_py(
     return RenderedAgent(source=text, blob_chars=len(blob))
 
 
+def describe_observation(observation: list, encoder: "Encoder | None") -> str:
+    if encoder is not None:
+        return f"your encoder {encoder.path.name}"
+    return ",".join(describe(spec) for spec in observation)
+
+
+def list_literal(items: list) -> str:
+    """A list as a Python literal, one item per line."""
+    return "[\n" + "".join(f"    {_literal(item)},\n" for item in items) + "]"
+
+
 def block_literal(data: dict, list_key: str) -> str:
     """A dict as a Python literal that reads at a glance: one key per line, and the list under `list_key` one item
-    per line (main.py's ARCHITECTURE and WEIGHTS_MANIFEST are written alike)."""
+    per line (main.py's GRAPH and WEIGHTS_MANIFEST are written alike)."""
     lines = ["{"]
     for key, value in data.items():
         if key == list_key:
@@ -189,9 +231,15 @@ def _backend_line(backend: str) -> str:
     return f"keras (built with TensorFlow {tf.__version__}, Keras {keras.__version__})"
 
 
-def _flags(arch_flag: bool, backend: str, weights_dtype: str) -> str:
-    flags = [" --arch ..."] if arch_flag else []
-    flags.append(f" --backend {backend}")
+def _flags(flags: BuildFlags, backend: str, weights_dtype: str) -> str:
+    parts = [" --arch ..."] if flags.arch else []
+    if flags.observation:
+        parts.append(f" --observation {flags.observation}")
+    if flags.encoder:
+        parts.append(f" --encoder {flags.encoder}")
+    if flags.output:
+        parts.append(f" --output {flags.output}")
+    parts.append(f" --backend {backend}")
     if weights_dtype != "float32":
-        flags.append(f" --weights-dtype {weights_dtype}")
-    return "".join(flags)
+        parts.append(f" --weights-dtype {weights_dtype}")
+    return "".join(parts)

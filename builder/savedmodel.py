@@ -19,9 +19,11 @@ class KerasSavedModel:
     model_config: dict  # {"class_name": ..., "config": ...}, as in an .h5 file's model_config
     layer_nodes: dict  # Keras layer name -> node id in the object graph
     path: Path
+    keras_version: str = ""
 
     def layer_arrays(self, layer_names: list) -> dict:
-        """{layer name: [kernel, bias]} (the variables each has), read from the checkpoint."""
+        """{layer name: {variable name: array}} (kernel, bias, gamma, moving_mean, ...: the variables each layer
+        has), read from the checkpoint."""
         import tensorflow as tf
         from tensorflow.core.protobuf import trackable_object_graph_pb2
 
@@ -32,13 +34,14 @@ class KerasSavedModel:
         for name in layer_names:
             node = graph.nodes[self.layer_nodes[name]] if name in self.layer_nodes else None
             children = {child.local_name: child.node_id for child in node.children} if node is not None else {}
-            found[name] = [reader.get_tensor(_value_key(graph.nodes[children[variable]]))
-                           for variable in ("kernel", "bias") if variable in children]
+            found[name] = {variable: reader.get_tensor(key) for variable, node_id in children.items()
+                           for key in [_value_key(graph.nodes[node_id])] if key}
         return found
 
 
 def _value_key(node) -> str:
-    return next(a.checkpoint_key for a in node.attributes if a.name == "VARIABLE_VALUE")
+    """The checkpoint key of a variable's value ("" for a child that is no variable)."""
+    return next((a.checkpoint_key for a in node.attributes if a.name == "VARIABLE_VALUE"), "")
 
 
 def read_keras_savedmodel(path: Path) -> "KerasSavedModel | None":
@@ -64,7 +67,8 @@ def read_keras_savedmodel(path: Path) -> "KerasSavedModel | None":
     for node_id, data in sorted(objects.items()):
         if node_id != 0 and isinstance(data.get("name"), str):
             layer_nodes.setdefault(data["name"], node_id)
-    return KerasSavedModel(version, {"class_name": root["class_name"], "config": root["config"]}, layer_nodes, path)
+    return KerasSavedModel(version, {"class_name": root["class_name"], "config": root["config"]}, layer_nodes, path,
+                           str(root.get("keras_version", "2")))
 
 
 def _untuple(value: dict):

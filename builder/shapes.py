@@ -9,7 +9,7 @@ one means the shapes say which network it is; several mean they do not, and the 
 
 from dataclasses import replace
 
-from agent_runtime.architecture import KAGGLE_N_ACTIONS, SMM_SHAPE, Architecture, ConvSpec, PoolSpec
+from builder.splitter import KAGGLE_N_ACTIONS, SMM_SHAPE, Architecture, ConvSpec, PoolSpec
 from builder.weight_order import candidate_orders, fits, shapes_of
 
 NOTEBOOK_STRIDES = ((4, 4), (2, 2), (1, 1))

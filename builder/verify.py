@@ -1,11 +1,11 @@
 """Step 4 of the pipeline: prove the rendered main.py plays exactly like the source model, in every target runtime.
 
-main.py is loaded the way Kaggle loads it (kaggle-environments' own `get_last_callable`), then plays a real
-match on the gfootball engine against the engine's AI. Every observation it saw is run through the
-reference: the source weights in a freshly built Keras model behind the observation pipeline fed by
-gfootball's own `generate_smm`. Then the same observations are replayed through main.py inside each target
-runtime (its own interpreter and packages, main.py loaded by the runtime's loader rules), and every action
-and Q-value there is compared with the reference too.
+main.py is loaded the way Kaggle loads it (kaggle-environments' own `get_last_callable`), then plays a real match on
+the gfootball engine against the engine's AI. Every observation it saw goes through the reference: gfootball's own
+representations and the verification's own buffers (reference_inputs.py), into the source model itself, run by the
+Keras of its era (source_model.py), or, for a weights-only file of the notebook family, gfsub's Keras rebuild. Then
+the same observations are replayed through main.py inside each target runtime (its own interpreter and packages,
+main.py loaded by the runtime's loader rules), and every action and value there is compared with the reference too.
 """
 
 import tempfile
@@ -14,20 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.architecture import Architecture
-from agent_runtime.observation import FrameDifference, raw_player_observation
-from builder.load import NamedWeights
+from agent_runtime.graph import GraphModel
+from builder.reference_inputs import reference_inputs
+from builder.source_model import SourceReference, source_values
+from common.errors import EncoderError
 from common.kaggle import agent_configuration, load_like_kaggle, make_football
 from runtimes.hosted import AgentProcessError, RuntimeAgent
 from runtimes.registry import Runtime
 
-# (min action agreement, max |dQ|) per stored weight dtype; float16 rounding moves Q-values, so only agreement counts.
+# (min action agreement, max |dQ| relative to max(1, max |Q|)) per stored weight dtype; float16 rounding moves the
+# values, so only agreement counts.
 THRESHOLDS = {"float32": (1.0, 1e-4), "float16": (0.99, float("inf"))}
 
 
-def _passes(agreement: float, max_abs_dq: float, weights_dtype: str) -> bool:
+def _passes(agreement: float, max_abs_dq: float, weights_dtype: str, scale: float = 1.0) -> bool:
     min_agreement, max_dq = THRESHOLDS[weights_dtype]
-    return agreement >= min_agreement and max_abs_dq <= max_dq
+    return agreement >= min_agreement and max_abs_dq <= max_dq * max(1.0, scale)
 
 
 @dataclass
@@ -44,8 +46,8 @@ class RuntimeParity:
     p99: float = 0.0
     error: str = ""  # the failure's last traceback line, if main.py failed there
 
-    def passed(self, weights_dtype: str) -> bool:
-        return not self.error and self.steps > 0 and _passes(self.agreement, self.max_abs_dq, weights_dtype)
+    def passed(self, weights_dtype: str, scale: float = 1.0) -> bool:
+        return not self.error and self.steps > 0 and _passes(self.agreement, self.max_abs_dq, weights_dtype, scale)
 
 
 @dataclass
@@ -58,23 +60,78 @@ class ParityReport:
     load_failed: bool
     weights_dtype: str = "float32"
     runtimes: list = field(default_factory=list)  # RuntimeParity per target
-    reference: str = "rebuilt from the weights by gfsub (a weights-only file cannot be run itself)"
+    reference: str = "gfsub's Keras model, rebuilt from the weights (a weights-only file cannot be run itself)"
     rebuild_vs_source: float = 0.0  # max |dQ| between gfsub's rebuild and the source model itself, when it ran
+    scale: float = 1.0  # max |Q| of the reference: the tolerance is 1e-4 x max(1, this)
 
     @property
     def passed(self) -> bool:
         return (not self.load_failed and self.agent_errors == 0 and self.status == "DONE" and self.steps > 0
-                and _passes(self.agreement, self.max_abs_dq, self.weights_dtype)
-                and all(row.passed(self.weights_dtype) for row in self.runtimes))
+                and _passes(self.agreement, self.max_abs_dq, self.weights_dtype, self.scale)
+                and all(row.passed(self.weights_dtype, self.scale) for row in self.runtimes))
 
     def failed_runtime(self) -> "RuntimeParity | None":
-        return next((row for row in self.runtimes if not row.passed(self.weights_dtype)), None)
+        return next((row for row in self.runtimes if not row.passed(self.weights_dtype, self.scale)), None)
 
     def summary(self) -> str:
         if self.load_failed:
             return "the model inside main.py failed to load"
         return (f"{self.steps} engine steps, action agreement {self.agreement:.2%}, max |dQ| {self.max_abs_dq:.2e}, "
                 f"match status {self.status}, agent errors {self.agent_errors}")
+
+
+@dataclass
+class Reference:
+    """What main.py is compared with: the source model itself (`source`), or gfsub's Keras rebuild of the graph."""
+
+    graph: dict
+    named: list
+    observation: list
+    encoder: "tuple | None" = None  # (encode, reset) of an --encoder file, run here as in main.py
+    source: "SourceReference | None" = None
+    output_index: int = 0
+    output_name: str = ""
+    input_names: "list | None" = None
+    ordered: "list | None" = None  # a weights-only file's arrays, for a model rebuilt from its JSON
+    encoder_path: "Path | None" = None
+
+    def values(self, inputs: list) -> tuple:
+        """-> (the reference's values (N, units), max |dQ| between gfsub's numpy graph and the source, or 0)."""
+        if self.source is None:
+            return keras_rebuild_values(self.graph, self.named, inputs), 0.0
+        ours = np.asarray(GraphModel(self.graph, self.named)(inputs), dtype=np.float64).reshape(len(inputs[0]), -1)
+        theirs = source_values(self.source, inputs, output_index=self.output_index, output_name=self.output_name,
+                               input_names=self.input_names, ordered=self.ordered)
+        return theirs, float(np.max(np.abs(theirs - ours))) if theirs.shape == ours.shape else float("inf")
+
+    def describe(self) -> str:
+        return self.source.describe() if self.source is not None else ParityReport.reference
+
+    def inputs(self, raw_observations: list) -> list:
+        """The model's inputs by the reference pipeline, each checked against the graph's input shapes (an
+        --encoder's output is the user's to fix)."""
+        try:
+            inputs = reference_inputs(self.observation, raw_observations, self.encoder)
+        except Exception as exc:  # noqa: BLE001 - the user's encoder: whatever it raises, one line
+            if self.encoder is None:
+                raise
+            raise EncoderError(self.encoder_path, f"encode(obs) raised {type(exc).__name__}: {exc} on a verify "
+                               "observation", "make encode() work on every raw observation") from None
+        got = [tuple(x.shape[1:]) for x in inputs]
+        want = [tuple(shape) for shape in self.graph["input_shapes"]]
+        if got != want:
+            raise EncoderError(self.encoder_path, f"encode(obs) gave {got} on the first verify observation; the "
+                               f"model's inputs take {want}", "return one array per model input, of those shapes")
+        return inputs
+
+
+def keras_rebuild_values(graph: dict, named: list, inputs: list) -> np.ndarray:
+    """gfsub's Keras rebuild of the graph (agent_runtime/keras_model.py) on these inputs: (N, units)."""
+    from agent_runtime.keras_model import build_keras_model
+
+    model = build_keras_model(graph, named)
+    out = model.predict_on_batch(inputs if len(inputs) > 1 else inputs[0])
+    return np.asarray(out, dtype=np.float64).reshape(len(inputs[0]), -1)
 
 
 def play_engine_match(agent, steps: int) -> list:
@@ -84,33 +141,12 @@ def play_engine_match(agent, steps: int) -> list:
         return env.run([agent, "do_nothing"])
 
 
-def gfootball_frame(raw_observation: dict) -> np.ndarray:
-    """The reference SMM frame: gfootball's own generate_smm, /255 (main.py draws its own, bit-identical)."""
-    from gfootball.env import observation_preprocessing
-
-    return observation_preprocessing.generate_smm([raw_observation])[0].astype(np.float32) / np.float32(255.0)
-
-
-def pipeline_inputs(observations: list, frames: "FrameDifference | None" = None) -> np.ndarray:
-    """Model inputs for consecutive kaggle observations through one frame buffer (by default a fresh one that
-    draws frames with gfootball's own generate_smm: the reference pipeline)."""
-    frames = frames if frames is not None else FrameDifference(render=gfootball_frame)
-    return np.stack([frames.push_raw(raw_player_observation(obs)) for obs in observations])
-
-
-def main_py_q_values(namespace: dict, observations: list) -> np.ndarray:
-    """Q-values main.py's own pipeline and model give these observations, from a fresh frame buffer."""
-    inputs = pipeline_inputs(observations, namespace["FrameDifference"]())
-    return np.stack([namespace["POLICY"].q_function(x) for x in inputs]).astype(np.float64)
-
-
-def reference_q_values(arch: Architecture, named_weights: NamedWeights, inputs: np.ndarray) -> np.ndarray:
-    """Q-values of gfsub's Keras rebuild of the source weights on these model inputs: (N, n_actions)."""
-    from agent_runtime.keras_model import assign_weights, build_keras_model
-
-    model = build_keras_model(arch)
-    assign_weights(model, arch, named_weights)
-    return np.asarray(model.predict_on_batch(inputs), dtype=np.float64)
+def main_py_values(namespace: dict, observations: list) -> np.ndarray:
+    """The values main.py's own pipeline and model give these kaggle observations, from a fresh pipeline."""
+    pipeline = namespace["ObservationPipeline"](namespace["OBSERVATION"], namespace.get("ENCODER"))
+    model = namespace["POLICY"].model
+    rows = [np.asarray(model([x[None] for x in pipeline(obs)]), dtype=np.float64).reshape(-1) for obs in observations]
+    return np.stack(rows)
 
 
 def action_agreement(played: list, expected: np.ndarray) -> float:
@@ -123,7 +159,7 @@ def action_agreement(played: list, expected: np.ndarray) -> float:
 
 def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, reference: np.ndarray,
                       configuration: dict) -> RuntimeParity:
-    """Replay the observations through main.py inside `runtime`; compare actions and Q-values with the reference."""
+    """Replay the observations through main.py inside `runtime`; compare actions and values with the reference."""
     row = RuntimeParity(runtime=runtime.name, versions=runtime.describe())
     try:
         with RuntimeAgent(runtime, main_py) as agent:
@@ -131,25 +167,23 @@ def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, refer
     except AgentProcessError as error:
         row.error = error.summary
         return row
-    expected = reference.argmax(axis=1)
     if any(q is None for q in result.q_values):
-        row.error = "main.py did not report its Q-values (is it a gfsub main.py?)"
+        row.error = "main.py did not report its values (is it a gfsub main.py?)"
         return row
-    q_values = np.asarray(result.q_values, dtype=np.float64)
+    values = np.asarray(result.q_values, dtype=np.float64)
     later = np.asarray(result.seconds[1:]) if len(result.seconds) > 1 else np.zeros(1)
     row.steps = len(result.actions)
-    row.agreement = action_agreement(result.actions, expected)
-    row.max_abs_dq = float(np.max(np.abs(q_values - reference)))
+    row.agreement = action_agreement(result.actions, reference.argmax(axis=1))
+    row.max_abs_dq = float(np.max(np.abs(values - reference))) if values.shape == reference.shape else float("inf")
     row.step1 = float(result.seconds[0])
     row.p50, row.p99 = float(np.percentile(later, 50)), float(np.percentile(later, 99))
     return row
 
 
-def verify_main_py(main_py: Path, arch: Architecture, named_weights: NamedWeights, *, steps: int = 300,
-                   weights_dtype: str = "float32", targets: tuple = (), source=None) -> ParityReport:
-    """Load main.py like Kaggle, play it on the engine, compare with the reference model; then replay the
-    same observations inside each target runtime (`targets`: ready Runtime objects) and compare there.
-    The reference is the source model itself when `source` (a SourceReference) can run it, else the rebuild."""
+def verify_main_py(main_py: Path, reference: Reference, *, steps: int = 300, weights_dtype: str = "float32",
+                   targets: tuple = ()) -> ParityReport:
+    """Load main.py like Kaggle, play it on the engine, compare with the reference; then replay the same
+    observations inside each target runtime (`targets`: ready Runtime objects) and compare there."""
     agent = load_like_kaggle(main_py)
     namespace = agent.__globals__
     policy = namespace.get("POLICY")
@@ -158,30 +192,20 @@ def verify_main_py(main_py: Path, arch: Architecture, named_weights: NamedWeight
     episode = play_engine_match(agent, steps)
     observations = [step[0].observation for step in episode[:-1]]
     played = [step[0].action for step in episode[1:]]
-    status = episode[-1][0].status
-
-    inputs = pipeline_inputs(observations, FrameDifference(arch.input_shape, render=gfootball_frame))
-    reference = reference_q_values(arch, named_weights, inputs)
-    described, rebuild_vs_source = ParityReport.reference, 0.0
-    if source is not None:
-        from builder.source_model import source_q_values
-
-        own = source_q_values(source, inputs)
-        rebuild_vs_source = float(np.max(np.abs(own - reference)))
-        reference, described = own, source.describe()
-    candidate = main_py_q_values(namespace, observations)
-    expected = reference.argmax(axis=1)
-    agreement = action_agreement(played, expected)
+    inputs = reference.inputs([obs["players_raw"][0] for obs in observations])
+    expected, rebuild_vs_source = reference.values(inputs)
+    candidate = main_py_values(namespace, observations)
     return ParityReport(
         steps=len(observations),
-        agreement=agreement,
-        max_abs_dq=float(np.max(np.abs(candidate - reference))),
-        status=status,
+        agreement=action_agreement(played, expected.argmax(axis=1)),
+        max_abs_dq=float(np.max(np.abs(candidate - expected))) if candidate.shape == expected.shape else float("inf"),
+        status=episode[-1][0].status,
         agent_errors=int(policy.errors),
         load_failed=False,
         weights_dtype=weights_dtype,
-        runtimes=[replay_in_runtime(main_py, runtime, observations, reference, agent_configuration())
+        runtimes=[replay_in_runtime(main_py, runtime, observations, expected, agent_configuration())
                   for runtime in targets],
-        reference=described,
+        reference=reference.describe(),
         rebuild_vs_source=rebuild_vs_source,
+        scale=float(np.max(np.abs(expected))),
     )

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from agent_runtime.architecture import Architecture
+from builder.splitter import Architecture
 
 VARIABLES = ("kernel", "bias")
 

@@ -55,6 +55,10 @@ class ArchitectureFileError(InputFileError):
     """An --arch JSON file that cannot be used."""
 
 
+class EncoderError(InputFileError):
+    """An --encoder file that cannot be used."""
+
+
 # ----- models gfsub refuses -----------------------------------------------------------------------------------
 class ModelRefusedError(UserError):
     """A model gfsub will not turn into a main.py, because main.py would not play exactly like it."""

@@ -94,10 +94,19 @@ def quiet():
 
 # ----- build --------------------------------------------------------------------------------------------------
 WeightsArg = Annotated[Path, typer.Argument(
-    help="Trained weights: .keras, .h5, .weights.h5, SavedModel dir, .npz, zlib-pickled get_weights().")]
-OutputOpt = Annotated[Path, typer.Option("-o", "--output", help="Where to write main.py.")]
-ArchOpt = Annotated[Path | None, typer.Option("--arch", help="Architecture JSON for weights-only formats "
-                                                              "(see `gfsub arch`).")]
+    help="The trained model: .keras, .h5, SavedModel dir; or weights: .weights.h5, .npz, zlib-pickled get_weights(), "
+         "an old main.py.")]
+OutputOpt = Annotated[Path, typer.Option("-o", "--out", help="Where to write main.py.")]
+ArchOpt = Annotated[Path | None, typer.Option("--arch", help="For weights-only files: the model's own JSON "
+                                                              "(model.to_json()), or a SplitterConvNN JSON "
+                                                              "(`gfsub arch`).")]
+ObservationOpt = Annotated[str | None, typer.Option("--observation", help="SPEC[,SPEC...], one per model input: "
+                                                    "smm|simple115|simple115v2[:scale=S][:diff][:stack=K]"
+                                                    "[:fill=first|zeros].")]
+EncoderOpt = Annotated[Path | None, typer.Option("--encoder", help="Your own feature code: a Python file that "
+                                                 "defines encode(obs) (and reset()).")]
+ModelOutputOpt = Annotated[str | None, typer.Option("--output", help="For a model with several outputs: the one "
+                                                    "whose argmax is the action (its layer name).")]
 FallbackOpt = Annotated[int, typer.Option("--fallback-action", help="Action played if the model ever errors.")]
 VerifyStepsOpt = Annotated[int, typer.Option("--verify-steps", help="Engine steps played to check parity.")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="numpy (no TensorFlow in main.py; default) or keras.")]
@@ -111,6 +120,9 @@ def build(
     weights: WeightsArg,
     output: OutputOpt = Path("main.py"),
     arch: ArchOpt = None,
+    observation: ObservationOpt = None,
+    encoder: EncoderOpt = None,
+    model_output: ModelOutputOpt = None,
     fallback_action: FallbackOpt = 0,
     verify_steps: VerifyStepsOpt = 300,
     backend: BackendOpt = "numpy",
@@ -124,7 +136,8 @@ def build(
 
     with quiet(), console.status("building and verifying main.py on the gfootball engine and in each target "
                                  "runtime..."):
-        result = build(weights, output, arch_file=arch, fallback_action=fallback_action, verify_steps=verify_steps,
+        result = build(weights, output, arch_file=arch, observation=observation, encoder=encoder,
+                       output_name=model_output, fallback_action=fallback_action, verify_steps=verify_steps,
                        backend=backend, weights_dtype=weights_dtype, targets=target or DEFAULT_TARGETS,
                        on_runtime_create=announce_runtime)
     build_summary(result)
@@ -317,7 +330,8 @@ def runtime_create(
     if default_targets:
         specs = parse_names(DEFAULT_TARGETS)
     else:
-        specs = [get_spec(name) for name in names] if names else list(load_specs().values())
+        specs = [get_spec(name) for name in names] if names else [spec for spec in load_specs().values()
+                                                                  if not spec.on_demand]
     if python is not None and len(specs) != 1:
         raise OptionValueError(python, "--python applies to one runtime", "name exactly one runtime with --python")
     for spec in specs:
@@ -345,7 +359,7 @@ def show_architecture(
 ) -> None:
     """Print the default (reference notebook) architecture as JSON, a template for --arch; with --from, the
     architecture of those weights (several fitting variants are written as arch-1.json, arch-2.json, ...)."""
-    from agent_runtime.architecture import Architecture
+    from builder.splitter import Architecture
 
     if source is None:
         json.dump(Architecture().to_dict(), sys.stdout, indent=2)
@@ -356,11 +370,12 @@ def show_architecture(
 
     with quiet():
         weights = load_weights(source)
-    if weights.arch is not None:
-        found = [weights.arch]
-    else:
-        arrays = weights.ordered or [a for arrays in (weights.named or {}).values() for a in arrays]
-        found = infer_architectures(arrays)
+    if weights.graph is not None:
+        console.print(f"{source}: the file records its own layer graph; `gfsub build` reads it (no --arch)",
+                      markup=False)
+        return
+    arrays = weights.ordered or [a for arrays in (weights.layers or {}).values() for a in arrays]
+    found = infer_architectures(arrays)
     if not found:
         raise UnsupportedArchitectureError(source, "no known variant of the notebook's network fits these weight "
                                            "shapes", "write the --arch file by hand: `gfsub arch` prints a template")

@@ -6,19 +6,38 @@ import json
 import shutil
 from pathlib import Path
 
-from agent_runtime.architecture import Architecture
+from builder.splitter import Architecture
 
 DEFAULT_NAME = "untrained_splitter_conv_nn_seed0.keras"
 
 
 def make_untrained_model(path: Path, seed: int = 0, arch: "Architecture | None" = None) -> Path:
-    """Save a randomly initialised (seeded, untrained) SplitterConvNN as .keras; it plays badly by design."""
+    """Save a randomly initialised (seeded, untrained) SplitterConvNN as .keras, written the notebook's way (its
+    own channel-split layer); it plays badly by design."""
     import keras
 
-    from agent_runtime.keras_model import build_keras_model
-
     keras.utils.set_random_seed(seed)
-    model = build_keras_model(arch or Architecture())
+    arch = arch or Architecture()
+
+    @keras.saving.register_keras_serializable(package="gfsub_demo")
+    class SplitLayer(keras.layers.Layer):
+        def call(self, inputs):
+            return keras.ops.split(inputs, inputs.shape[-1], axis=-1)
+
+        def compute_output_spec(self, inputs):
+            return [keras.KerasTensor((*inputs.shape[:-1], 1), dtype=inputs.dtype) for _ in range(inputs.shape[-1])]
+
+    frames = keras.Input(shape=tuple(arch.input_shape), name="input")
+    branches = []
+    for branch, x in enumerate(SplitLayer(name="split")(frames)):
+        for depth, conv in enumerate(arch.convs, start=1):
+            x = keras.layers.Conv2D(conv.filters, tuple(conv.kernel), strides=tuple(conv.strides), padding=conv.padding,
+                                    activation=conv.activation, name=f"conv{depth}_frame_{branch}")(x)
+        branches.append(keras.layers.Flatten(name=f"flatten_{branch}")(x))
+    x = keras.layers.Concatenate(name="concat")(branches)
+    for index, units in enumerate(arch.dense_units, start=1):
+        x = keras.layers.Dense(units, activation="relu", name=f"fc{index}")(x)
+    model = keras.Model(frames, keras.layers.Dense(arch.n_actions, name="output")(x), name="splitter_conv_nn")
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     return path

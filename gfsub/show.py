@@ -26,10 +26,14 @@ def error_line(label: str, message: str) -> None:
 def build_summary(result) -> None:
     """The build's summary table, the per-runtime parity table and the file written."""
     table = Table(show_header=False, box=None)
+    from builder.render import describe_observation
+
     rows = [
         ("source", f"{result.source.path} ({result.source.format}, sha256 {result.source.sha256[:12]}...)"),
-        ("architecture", f"{result.description} (from {result.arch_origin})"),
+        ("architecture", f"{result.description} (from {result.model.origin})"),
         ("parameters", f"{result.n_params:,}"),
+        ("observation", f"{describe_observation(result.observation, result.encoder)} ({result.observation_origin})"),
+        ("action", f"argmax of output '{result.output_name}' ({result.output_kind})"),
         ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
         ("main.py", f"{result.output} ({result.main_py_bytes / 1e6:.1f} MB)"),

@@ -93,7 +93,7 @@ class RuntimeAgent:
             worker_command(self.runtime.python, WORKER, str(to_worker_read), str(from_worker_write), self.agent_file),
             pass_fds=(to_worker_read, from_worker_write), stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, cwd=str(Path(self.agent_file).parent),
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **self.runtime.spec.environment})
         os.close(to_worker_read)
         os.close(from_worker_write)
         self._requests = os.fdopen(to_worker_write, "wb")

@@ -48,6 +48,8 @@ class RuntimeSpec:
     backends: tuple = ("numpy", "keras")
     description: str = ""
     defined_in: str = ""
+    environment: dict = field(default_factory=dict, hash=False, compare=False)  # set for its processes
+    on_demand: bool = False  # made only when a build needs it, not by a plain `gfsub runtime create`
 
     @property
     def is_current(self) -> bool:
@@ -55,7 +57,7 @@ class RuntimeSpec:
 
     def fingerprint(self) -> str:
         """Changes when the definition does, so an outdated venv is rebuilt."""
-        text = json.dumps([self.python, list(self.requirements)])
+        text = json.dumps([self.python, list(self.requirements)] + ([self.environment] if self.environment else []))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -118,8 +120,14 @@ def _spec_from_table(name: str, table: dict, path: str) -> RuntimeSpec:
     if unknown:
         raise RuntimeDefinitionError(path, f"runtime [{name}]: unknown backends {sorted(unknown)}",
                                      "backends may be numpy and keras")
+    environment = table.get("environment", {})
+    if not isinstance(environment, dict):
+        raise RuntimeDefinitionError(path, f"runtime [{name}]: environment is not a table",
+                                     "write it as environment = {NAME = \"value\"}")
     return RuntimeSpec(name=name, python=python, requirements=tuple(str(r) for r in table.get("requirements", ())),
-                       backends=backends, description=str(table.get("description", "")), defined_in=path)
+                       backends=backends, description=str(table.get("description", "")), defined_in=path,
+                       environment={str(k): str(v) for k, v in environment.items()},
+                       on_demand=bool(table.get("on_demand", False)))
 
 
 def get_spec(name: str) -> RuntimeSpec:
@@ -278,7 +286,8 @@ def _installed_versions(venv_python: str) -> dict:
     out = subprocess.run([venv_python, "-m", "pip", "list", "--format=json", "--disable-pip-version-check"],
                          capture_output=True, text=True)
     if out.returncode == 0:
-        installed = {row["name"].lower(): row["version"] for row in json.loads(out.stdout)}
+        # names as PEP 503 normalises them: pip lists TensorFlow 2.20's wheel as tensorflow_cpu
+        installed = {re.sub(r"[-_.]+", "-", row["name"]).lower(): row["version"] for row in json.loads(out.stdout)}
         for distribution, label in REPORTED.items():
             if distribution in installed:
                 versions.setdefault(label, installed[distribution])

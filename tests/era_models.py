@@ -71,7 +71,8 @@ def main():
     batch = rng.choice([-1.0, 0.0, 1.0], size=(4, 72, 96, 4), p=[0.05, 0.9, 0.05]).astype(np.float32)
     model.train_on_batch(batch, rng.normal(size=(4, 19)).astype(np.float32))
     out = spec["out"]
-    model.save(out + "/saved_model")
+    if spec.get("savedmodel", True):
+        model.save(out + "/saved_model")
     if spec.get("h5", True):
         model.save(out + "/model.h5")
     if spec.get("inputs"):

@@ -106,7 +106,7 @@ def _case_wrong_n_actions_npz(tmp, weights):
 
 def _case_wrong_n_actions_keras(tmp, weights):
     notebook_model(seed=4, n_actions=21).save(tmp / "m.keras")
-    return tmp / "m.keras", [], "the Q head has 21 actions"
+    return tmp / "m.keras", [], "the output 'output' has 21 values; Kaggle football takes 19 actions"
 
 
 def _case_bad_arch_json(tmp, weights):

@@ -32,7 +32,7 @@ AGENTS = {
 def good_main_py(tmp_path_factory):
     folder = tmp_path_factory.mktemp("good")
     notebook_model(seed=8).save(folder / "model.keras")
-    return build(folder / "model.keras", folder / "main.py", verify_steps=20).output
+    return build(folder / "model.keras", folder / "main.py", verify_steps=20, targets="current").output
 
 
 def _agent(tmp_path, name):

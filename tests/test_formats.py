@@ -13,8 +13,8 @@ import zlib
 import numpy as np
 import pytest
 
-from agent_runtime.architecture import Architecture
 from builder import build
+from builder.splitter import Architecture
 from builder.weight_order import candidate_orders
 from tests.helpers import main_py_q_values, model_q_values
 from tests.user_model import notebook_model
@@ -55,7 +55,7 @@ def test_round_trip(kind, tmp_path, notebook_user_model, engine_observations):
     name, save = SAVERS[kind]
     source = tmp_path / name
     save(notebook_user_model, source)
-    result = build(source, tmp_path / "main.py", verify_steps=VERIFY_STEPS)
+    result = build(source, tmp_path / "main.py", verify_steps=VERIFY_STEPS, targets="current")
     assert result.source.format == EXPECTED_FORMAT.get(kind, kind)
     assert result.parity.passed and result.parity.agreement == 1.0 and result.parity.steps == VERIFY_STEPS
     _assert_plays_like(notebook_user_model, result.output, engine_observations)
@@ -66,17 +66,17 @@ def test_branch_major_get_weights_order_is_recognised(tmp_path, notebook_user_mo
     depth_major, branch_major = candidate_orders(Architecture())[:2]
     index = {name: i for i, (name, _) in enumerate(depth_major)}
     np.savez(tmp_path / "w.npz", *[weights[index[name]] for name, _ in branch_major])
-    result = build(tmp_path / "w.npz", tmp_path / "main.py", verify_steps=VERIFY_STEPS)
-    assert result.arch == Architecture()
+    result = build(tmp_path / "w.npz", tmp_path / "main.py", verify_steps=VERIFY_STEPS, targets="current")
+    assert result.model.arch == Architecture()
     _assert_plays_like(notebook_user_model, result.output, engine_observations)
 
 
 def test_max_pool_dueling_variant_from_keras_file(tmp_path, engine_observations):
     model = notebook_model(seed=2, max_pool=True, dueling=True, dense_units=(256, 128))
     model.save(tmp_path / "variant.keras")
-    result = build(tmp_path / "variant.keras", tmp_path / "main.py", verify_steps=VERIFY_STEPS)
-    assert result.arch.dueling and result.arch.dense_units == (256, 128)
-    assert all(conv.pool is not None for conv in result.arch.convs)
+    result = build(tmp_path / "variant.keras", tmp_path / "main.py", verify_steps=VERIFY_STEPS, targets="current")
+    assert [node["op"] for node in result.model.graph.nodes].count("max_pool2d") == 12
+    assert result.model.graph.node("output")["op"] == "dueling"
     _assert_plays_like(model, result.output, engine_observations)
 
 

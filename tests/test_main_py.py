@@ -6,11 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from agent_runtime.architecture import Architecture
 from builder import build
 from builder.describe import describe
 from builder.render import BACKENDS, embedded_module, runtime_modules
-from builder.verify import verify_main_py
+from builder.splitter import Architecture
+from builder.verify import Reference, verify_main_py
 from builder.weight_order import candidate_orders
 from common import VERSION
 from common.kaggle import make_football
@@ -24,7 +24,7 @@ def built(request, tmp_path_factory, notebook_user_model):
     folder = tmp_path_factory.mktemp(f"built-{request.param}")
     notebook_user_model.save(folder / "model.keras")
     return build(folder / "model.keras", folder / "main.py", fallback_action=7, verify_steps=40,
-                 backend=request.param)
+                 backend=request.param, targets="current")
 
 
 def test_real_match_through_kaggle_file_loader(built):
@@ -64,7 +64,7 @@ def test_provenance_header_and_layout(built):
     assert hashlib.sha256(built.source.path.read_bytes()).hexdigest() in header
     assert describe(Architecture()) in header and f"backend        : {built.backend}" in header
     # CleanRL's order: header, imports, settings, runtime code, weights, `agent` last
-    markers = ("\nimport ", "\nARCHITECTURE = {", "\nFALLBACK_ACTION = ", "# ===== agent_runtime/",
+    markers = ("\nimport ", "\nGRAPH = {", "\nOBSERVATION = [", "\nFALLBACK_ACTION = ", "# ===== agent_runtime/",
                "\nWEIGHTS_MANIFEST = {", "\nWEIGHTS_BLOB = ", f"POLICY = {BACKENDS[built.backend][1]}(",
                "def agent(obs, config=None)")
     positions = [source.index(marker) for marker in markers]
@@ -92,28 +92,36 @@ def test_model_load_failure_plays_fallback_and_fails_verification(built, tmp_pat
     exec(tampered.read_text(), namespace)
     assert namespace["POLICY"] is None and namespace["agent"]({}) == [7]
     assert "WeightBlobError" in capfd.readouterr().err
-    report = verify_main_py(tampered, Architecture(), [], steps=10)
+    report = verify_main_py(tampered, _reference(built, built.model.named), steps=10)
     assert report.load_failed and not report.passed
+
+
+def _reference(built, named) -> Reference:
+    return Reference(built.model.graph.as_data(), named, built.observation)
 
 
 def test_verification_refuses_a_main_py_that_plays_differently(built):
     other = notebook_model(seed=99)
     names = [name for name, _ in candidate_orders(Architecture())[0]]
-    report = verify_main_py(built.output, Architecture(), list(zip(names, other.get_weights(), strict=True)),
+    report = verify_main_py(built.output, _reference(built, list(zip(names, other.get_weights(), strict=True))),
                             steps=30)
     assert not report.passed
     assert report.agreement < 1.0 and report.max_abs_dq > 1e-4
     assert np.isfinite(report.max_abs_dq)
 
 
-def test_the_architecture_is_a_readable_literal_that_rebuilds_the_model(built):
+def test_the_graph_and_the_pipeline_are_readable_literals_that_rebuild_the_model(built):
     import ast
 
     tree = ast.parse(built.output.read_text())
-    literal = next(node.value for node in tree.body if isinstance(node, ast.Assign)
-                   and getattr(node.targets[0], "id", "") == "ARCHITECTURE")
-    assert Architecture.from_dict(ast.literal_eval(literal)) == built.arch
-    assert literal.end_lineno - literal.lineno >= len(built.arch.convs) + 4, "one key / one conv per line"
+    literals = {node.targets[0].id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Name)}
+    graph = ast.literal_eval(literals["GRAPH"])
+    assert graph == built.model.graph.as_data()
+    assert literals["GRAPH"].end_lineno - literals["GRAPH"].lineno >= len(graph["nodes"]), "one node per line"
+    assert ast.literal_eval(literals["OBSERVATION"]) == built.observation
+    manifest = literals["WEIGHTS_MANIFEST"]
+    assert manifest.end_lineno - manifest.lineno >= len(built.model.named), "one array per line, as the graph"
 
 
 def test_report_pages_read_the_provenance_from_the_header(built):

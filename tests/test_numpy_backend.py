@@ -8,11 +8,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from agent_runtime.numpy_model import NumpySplitterConvNN
 from builder import build
-from builder.keras_config import architecture_from_config
-from builder.weight_order import candidate_orders
-from tests.helpers import pipeline_inputs
+from tests.helpers import graph_model, notebook_inputs
 from tests.user_model import notebook_model
 
 pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
@@ -27,24 +24,23 @@ VARIANTS = {
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_numpy_forward_matches_keras(variant, engine_observations):
+def test_numpy_forward_matches_keras(variant, engine_observations, tmp_path):
     model = notebook_model(seed=6, **VARIANTS[variant])
-    arch, _ = architecture_from_config({"class_name": "Functional", "config": model.get_config()})
-    names = [name for name, _ in candidate_orders(arch)[0]]
-    network = NumpySplitterConvNN(arch, list(zip(names, model.get_weights(), strict=True)))
+    network = graph_model(model, tmp_path)
     rng = np.random.default_rng(0)
     random_inputs = rng.choice([-1.0, 0.0, 1.0], size=(8, 72, 96, 4), p=[0.1, 0.8, 0.1]).astype(np.float32)
-    for inputs in (random_inputs, pipeline_inputs(engine_observations[:40])):
+    for inputs in (random_inputs, notebook_inputs(engine_observations[:40])):
         want = np.asarray(model.predict_on_batch(inputs))
-        got = np.stack([network(x) for x in inputs])
+        got = np.concatenate([network([x[None]]) for x in inputs])
         assert np.max(np.abs(got - want)) <= 1e-4
         np.testing.assert_array_equal(got.argmax(axis=1), want.argmax(axis=1))
 
 
 def test_float16_weights_halve_main_py_and_keep_agreement(tmp_path, notebook_user_model):
     notebook_user_model.save(tmp_path / "model.keras")
-    full = build(tmp_path / "model.keras", tmp_path / "main32.py", verify_steps=60)
-    half = build(tmp_path / "model.keras", tmp_path / "main16.py", verify_steps=60, weights_dtype="float16")
+    full = build(tmp_path / "model.keras", tmp_path / "main32.py", verify_steps=60, targets="current")
+    half = build(tmp_path / "model.keras", tmp_path / "main16.py", verify_steps=60, weights_dtype="float16",
+                 targets="current")
     assert 0.4 < half.main_py_bytes / full.main_py_bytes < 0.6
     assert half.parity.passed and half.parity.agreement >= 0.99
     assert "weights stored as float16" in (tmp_path / "main16.py").read_text()[:2000]
@@ -75,7 +71,7 @@ BLOCK_TENSORFLOW = textwrap.dedent("""
 
 def test_numpy_main_py_plays_where_tensorflow_cannot_be_imported(tmp_path, notebook_user_model):
     notebook_user_model.save(tmp_path / "model.keras")
-    result = build(tmp_path / "model.keras", tmp_path / "main.py", verify_steps=20, backend="numpy")
+    result = build(tmp_path / "model.keras", tmp_path / "main.py", verify_steps=20, backend="numpy", targets="current")
     script = tmp_path / "run.py"
     script.write_text(BLOCK_TENSORFLOW)
     done = subprocess.run([sys.executable, str(script), str(result.output), str(tmp_path / "logs")],

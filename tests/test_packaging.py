@@ -26,7 +26,7 @@ def test_the_wheel_ships_every_module_the_data_files_and_the_console_script(whee
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(path.relative_to(ROOT)) for package in PACKAGES for path in (ROOT / package).rglob("*.py")
                if "__pycache__" not in path.parts}
-    assert "agent_runtime/numpy_model.py" in modules and "runtimes/workers/agent_worker.py" in modules
+    assert "agent_runtime/layers.py" in modules and "runtimes/workers/agent_worker.py" in modules
     assert sorted(modules - names) == []
     assert sorted(set(DATA) - names) == []
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

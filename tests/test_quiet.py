@@ -13,7 +13,8 @@ pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the 
 
 # Every line gfsub itself prints for build and check (an allow-list: anything else is someone else's chatter).
 OWN_LINE = re.compile(
-    r"^(|[┏┃┡│└].*|(source|architecture|parameters|backend|weights blob|main\.py|parity|reference)\s.*"
+    r"^(|[┏┃┡│└].*|(source|architecture|parameters|observation|action|backend|weights blob|main\.py|parity"
+    r"|reference)\s.*"
     r"|main\.py in each target runtime.*|step 1 = loading.*|wrote .*|matches( ━.*)?|step1, overage.*"
     r"|p50/p99/max of steps.*|runtime: .*|W/D/L .*|coverage: .*|PASS — report: .*"
     r"|league: \d+ participants.*|standings|pairs|rating ± uncertainty.*|from the first participant.*"
@@ -36,7 +37,7 @@ def model(tmp_path_factory):
 
 
 def test_build_check_and_league_print_only_gfsub_lines(model, tmp_path):
-    lines = _gfsub(["build", str(model), "-o", "main.py", "--verify-steps", "20"], tmp_path)
+    lines = _gfsub(["build", str(model), "-o", "main.py", "--verify-steps", "20", "--target", "current"], tmp_path)
     lines += _gfsub(["check", "main.py", "--matches", "2", "--steps", "30", "--run-dir", "run"],
                     tmp_path)
     lines += _gfsub(["league", "main.py", "run_right", "--engine", "--matches-per-pair", "1", "--steps", "20",

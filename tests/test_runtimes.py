@@ -19,8 +19,8 @@ from runtimes.hosted import WORKERS
 from runtimes.registry import get_runtime, get_spec, load_specs, runtime_dir
 from tests.user_model import notebook_model
 
-ALL_TARGETS = "kaggle-2020,keras2,current,py313"
-KERAS_TARGETS = "kaggle-2020,keras2,current"
+ALL_TARGETS = "kaggle-2020,kaggle-2026,keras2,current,py313"
+KERAS_TARGETS = "kaggle-2020,kaggle-2026,keras2,current"
 
 # numpy names newer than 1.16 (and names numpy 2 removed): main.py must use none of them.
 NUMPY_DENYLIST = ("sliding_window_view", "default_rng", "numpy.typing", "np.typing", "np.concat", "np.astype",
@@ -79,10 +79,15 @@ def test_the_guard_catches_what_python37_rejects():
 
 def test_builtin_runtimes_are_data_and_ready():
     specs = load_specs()
-    assert list(specs) == ["kaggle-2020", "keras2", "current", "py313"]
+    made = [name for name, spec in specs.items() if not spec.on_demand]
+    assert made == ["kaggle-2020", "kaggle-2026", "keras2", "current", "py313"]
+    assert [name for name in specs if name not in made] == [f"tf-keras-2.{minor}" for minor in range(16, 22)]
+    assert all(specs[name].environment == {"TF_USE_LEGACY_KERAS": "1"} for name in specs if name not in made)
     assert specs["kaggle-2020"].python == "3.7" and "tensorflow-cpu==2.3.1" in specs["kaggle-2020"].requirements
     assert specs["py313"].backends == ("numpy",)
-    versions = {name: get_runtime(spec).versions for name, spec in specs.items()}
+    versions = {name: get_runtime(specs[name]).versions for name in made}
+    assert versions["kaggle-2026"]["Python"].startswith("3.12.") and versions["kaggle-2026"]["numpy"] == "2.0.2"
+    assert versions["kaggle-2026"]["TensorFlow"] == "2.20.0"
     assert versions["kaggle-2020"]["Python"].startswith("3.7.") and versions["kaggle-2020"]["numpy"] == "1.18.5"
     assert versions["kaggle-2020"]["TensorFlow"] == "2.3.1"
     assert versions["keras2"]["TensorFlow"] == "2.15.1" and versions["keras2"]["numpy"] == "1.26.4"
@@ -176,7 +181,7 @@ def _check(tmp_path, name, runtime, *extra):
 
 @pytest.mark.engine
 def test_real_match_under_kaggle_2020_passes(default_model, tmp_path):
-    main_py = build(default_model, tmp_path / "main.py", verify_steps=20).output
+    main_py = build(default_model, tmp_path / "main.py", verify_steps=20, targets="kaggle-2020").output
     out = CliRunner().invoke(app, ["check", str(main_py), "--runtime", "kaggle-2020", "--run-dir",
                                    str(tmp_path / "run"), "--matches", "2", "--steps", "150"])
     report = json.loads((tmp_path / "run" / "report.json").read_text())

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agent_runtime.architecture import Architecture, PoolSpec
 from builder import build, shapes
 from builder.describe import n_params
 from builder.shapes import describe_variant, infer_architectures
+from builder.splitter import Architecture, PoolSpec
 from gfsub.cli import app
 from tests.helpers import main_py_q_values, model_q_values
 from tests.user_model import notebook_model
@@ -52,7 +52,7 @@ def test_weights_only_max_pool_model_builds_without_arch(tmp_path, engine_observ
     model = notebook_model(seed=3, max_pool=True, dense_units=(512, 256))
     np.savez(tmp_path / "w.npz", *model.get_weights())
     result = build(tmp_path / "w.npz", tmp_path / "main.py", verify_steps=30, targets="current")
-    assert result.arch.convs[0].pool is not None and "the one known variant that fits" in result.arch_origin
+    assert result.model.arch.convs[0].pool is not None and "the one known variant that fits" in result.model.origin
     assert "rebuilt" in result.parity.reference, "weights-only: the summary says the reference is the rebuild"
     got, want = main_py_q_values(result.output, engine_observations), model_q_values(model, engine_observations)
     assert np.max(np.abs(got - want)) <= 1e-4
@@ -141,7 +141,7 @@ def test_an_old_main_py_is_rebuilt_from_its_embedded_weights(tmp_path, engine_ob
     }[style]
     old = _old_main_py(tmp_path, literal)
     result = build(old, tmp_path / "new" / "main.py", verify_steps=30, targets="current")
-    assert result.source.format == "python" and result.arch == Architecture()
+    assert result.source.format == "python" and result.model.arch == Architecture()
     got, want = main_py_q_values(result.output, engine_observations), model_q_values(model, engine_observations)
     assert np.max(np.abs(got - want)) <= 1e-4
 

@@ -6,6 +6,7 @@ SplitLayer registered under their package name, exactly as the reference noteboo
 """
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -15,8 +16,8 @@ from typer.testing import CliRunner
 
 from builder import build
 from gfsub.cli import app
-from runtimes.registry import get_runtime, get_spec
-from tests.helpers import main_py_q_values, pipeline_inputs
+from runtimes.registry import ensure_runtime, get_spec
+from tests.helpers import main_py_q_values, notebook_inputs
 
 pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
 
@@ -30,15 +31,16 @@ def write_era_model(runtime: str, folder: Path, inputs: "np.ndarray | None" = No
     if inputs is not None:
         np.save(folder / "inputs.npy", inputs.astype(np.float32))
         spec["inputs"] = str(folder / "inputs.npy")
-    python = get_runtime(get_spec(runtime)).python
-    out = subprocess.run([python, str(ERA_SCRIPT), json.dumps(spec)], capture_output=True, text=True)
+    ready = ensure_runtime(get_spec(runtime))
+    out = subprocess.run([ready.python, str(ERA_SCRIPT), json.dumps(spec)], capture_output=True, text=True,
+                         env={**os.environ, **ready.spec.environment})
     assert out.returncode == 0, out.stderr[-3000:]
     return folder
 
 
 @pytest.fixture(scope="module")
 def engine_inputs(engine_observations):
-    return pipeline_inputs(engine_observations)
+    return notebook_inputs(engine_observations)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +64,7 @@ def _assert_built_against_itself(result, writer: str, runtime: str) -> None:
 @pytest.mark.parametrize("name", ["saved_model", "model.h5"])
 def test_tf23_trained_model_with_optimizer_state_builds_without_arch(tmp_path, tf23_notebook, engine_observations,
                                                                       name):
-    result = build(tf23_notebook / name, tmp_path / "main.py", verify_steps=60)
+    result = build(tf23_notebook / name, tmp_path / "main.py", verify_steps=60, targets="current")
     writer = "TensorFlow 2.3.1" if name == "saved_model" else "Keras 2.4.0"
     _assert_built_against_itself(result, writer, "kaggle-2020")
     # Independently of gfsub's verification: main.py against the Q-values TF 2.3 itself computed in 2020's runtime.
@@ -75,8 +77,9 @@ def test_tf23_trained_model_with_optimizer_state_builds_without_arch(tmp_path, t
 @pytest.mark.parametrize("name", ["saved_model", "model.h5"])
 def test_tf215_max_pool_model_reads_its_architecture_from_its_files(tmp_path, tf215_max_pool, engine_observations,
                                                                      name):
-    result = build(tf215_max_pool / name, tmp_path / "main.py", verify_steps=60)
-    assert result.arch.dense_units == (256, 128) and all(conv.pool is not None for conv in result.arch.convs)
+    result = build(tf215_max_pool / name, tmp_path / "main.py", verify_steps=60, targets="current")
+    arch = result.model.arch
+    assert arch.dense_units == (256, 128) and all(conv.pool is not None for conv in arch.convs)
     _assert_built_against_itself(result, "TensorFlow 2.15.1" if name == "saved_model" else "Keras 2.15.0", "keras2")
     want = np.load(tf215_max_pool / "q_values.npy")
     got = main_py_q_values(result.output, engine_observations)
@@ -88,18 +91,19 @@ def test_other_activations_are_modelled_exactly(tmp_path_factory, engine_observa
     folder = tmp_path_factory.mktemp(f"elu-{backend}")
     write_era_model("kaggle-2020", folder, engine_inputs, seed=3, dense_units=[128, 64], dense_activation="elu",
                     output_activation="tanh", h5=False)
-    result = build(folder / "saved_model", folder / "main.py", verify_steps=60, backend=backend)
-    assert result.arch.dense_activations == ("elu", "elu") and result.arch.head_activation == "tanh"
+    result = build(folder / "saved_model", folder / "main.py", verify_steps=60, backend=backend, targets="current")
+    assert result.model.arch.dense_activations == ("elu", "elu") and result.model.arch.head_activation == "tanh"
     _assert_built_against_itself(result, "TensorFlow 2.3.1", "kaggle-2020")
     got = main_py_q_values(result.output, engine_observations)
     assert np.max(np.abs(got - np.load(folder / "q_values.npy"))) <= 1e-4
 
 
 def test_an_activation_gfsub_does_not_model_is_refused_naming_the_layer(tmp_path):
-    write_era_model("kaggle-2020", tmp_path / "swish", seed=4, dense_units=[64], dense_activation="swish", h5=False)
-    out = CliRunner().invoke(app, ["build", str(tmp_path / "swish" / "saved_model"), "-o", str(tmp_path / "main.py")])
+    write_era_model("kaggle-2020", tmp_path / "exp", seed=4, dense_units=[64], dense_activation="exponential",
+                    h5=False)
+    out = CliRunner().invoke(app, ["build", str(tmp_path / "exp" / "saved_model"), "-o", str(tmp_path / "main.py")])
     assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
-    assert "layer 'fc1' uses activation 'swish', which gfsub does not model" in out.stderr
+    assert "layer 'fc1' (Dense) uses activation 'exponential', which gfsub does not model" in out.stderr
     assert "--arch" not in out.stderr and "weights only" not in out.stderr, "no advice that changes the model"
     assert not (tmp_path / "main.py").exists()
 
@@ -111,7 +115,7 @@ def test_a_difference_the_config_cannot_show_is_caught_by_the_source_model(tmp_p
     out = CliRunner().invoke(app, ["build", str(tmp_path / "sum" / "saved_model"), "-o", str(tmp_path / "main.py"),
                                    "--verify-steps", "30"])
     assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
-    assert "the source model computes something gfsub's rebuild of its architecture does not" in out.stderr
+    assert "the source model computes something gfsub's rebuild of its graph does not" in out.stderr
     assert not (tmp_path / "main.py").exists()
 
 
@@ -122,3 +126,14 @@ def test_output_folders_are_created_and_removed_again_on_failure(tmp_path, tf23_
     out = CliRunner().invoke(app, ["build", str(tmp_path / "missing.keras"), "-o",
                                    str(tmp_path / "other" / "dir" / "main.py")])
     assert out.exit_code == 2 and not (tmp_path / "other").exists()
+
+
+def test_a_tf_keras_2_21_file_runs_its_reference_in_a_tf_keras_runtime(tmp_path, engine_observations, engine_inputs):
+    """Keras 2 after TensorFlow 2.15: tf_keras 2.21 (TF_USE_LEGACY_KERAS=1) writes configs TensorFlow 2.15 cannot
+    read (InputLayer's `optional`); the reference runs in the tf_keras runtime of that version, made on first use."""
+    folder = write_era_model("tf-keras-2.21", tmp_path / "tf_keras", engine_inputs, seed=6, max_pool=True,
+                             dense_units=[128, 64], savedmodel=False)
+    result = build(folder / "model.h5", tmp_path / "main.py", verify_steps=40, targets="current")
+    _assert_built_against_itself(result, "Keras 2.21", "tf-keras-2.21")
+    got = main_py_q_values(result.output, engine_observations)
+    assert np.max(np.abs(got - np.load(folder / "q_values.npy"))) <= 1e-4

@@ -89,10 +89,10 @@ def to_json(value):
 
 
 def q_values_of(agent):
-    """The Q-values behind gfsub's last action (None for any other agent)."""
+    """The values (Q-values or logits) behind gfsub's last action (None for any other agent)."""
     policy = getattr(agent, "__globals__", {}).get("POLICY")
-    q_values = getattr(policy, "last_q_values", None)
-    return None if q_values is None else [float(q) for q in q_values]
+    values = getattr(policy, "last_values", getattr(policy, "last_q_values", None))
+    return None if values is None else [float(q) for q in values]
 
 
 class Host:

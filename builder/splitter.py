@@ -1,12 +1,14 @@
-"""SplitterConvNN architecture as plain data.
+"""The notebook's SplitterConvNN: its architecture as plain data (read from weight shapes or an --arch file),
+and its layer graph.
 
 The network splits the (72, 96, 4) SMM frame difference into its four channels, runs each through
 its own stack of convolutions (each optionally followed by max-pooling), flattens and concatenates
 the branches, then applies a stack of dense layers and a Q-value head (plain or dueling).
 """
 
-from dataclasses import asdict, dataclass, field
-from typing import Optional
+from dataclasses import asdict, dataclass, field, replace
+
+from builder.model_graph import Graph
 
 KAGGLE_N_ACTIONS = 19
 SMM_SHAPE = (72, 96, 4)
@@ -31,7 +33,7 @@ class ConvSpec:
     kernel: tuple
     strides: tuple
     padding: str = "same"
-    pool: Optional[PoolSpec] = None
+    pool: PoolSpec | None = None
     activation: str = "relu"
 
     def __post_init__(self) -> None:
@@ -155,3 +157,85 @@ def _conv_output_hw(height: int, width: int, conv: ConvSpec) -> tuple:
         height = _out_len(height, conv.pool.size[0], conv.pool.strides[0], conv.pool.padding)
         width = _out_len(width, conv.pool.size[1], conv.pool.strides[1], conv.pool.padding)
     return height, width
+
+
+# ----- the SplitterConvNN as a graph ---------------------------------------------------------------------------
+def splitter_graph(arch: Architecture) -> Graph:
+    """The network for `arch` as gfsub's layer graph (agent_runtime/graph.py), with the notebook's layer names, so
+    that its weights are those validate.validate_weights names: conv1_frame_0/kernel, fc1/bias, output/kernel..."""
+    nodes = [{"name": "input", "op": "input", "shape": list(arch.input_shape)},
+             {"name": "split", "op": "split", "sections": arch.n_branches, "inputs": ["input"]}]
+    flattens = []
+    for branch in range(arch.n_branches):
+        tensor = "split" if branch == 0 else f"split:{branch}"
+        for depth, conv in enumerate(arch.convs, start=1):
+            name = conv_name(depth, branch)
+            nodes.append({"name": name, "op": "conv2d", "inputs": [tensor], "filters": conv.filters,
+                          "kernel_size": list(conv.kernel), "strides": list(conv.strides), "padding": conv.padding,
+                          "activation": conv.activation, "weights": [f"{name}/kernel", f"{name}/bias"]})
+            tensor = name
+            if conv.pool is not None:
+                tensor = f"pool{depth}_frame_{branch}"
+                nodes.append({"name": tensor, "op": "max_pool2d", "inputs": [name], "size": list(conv.pool.size),
+                              "strides": list(conv.pool.strides), "padding": conv.pool.padding})
+        flattens.append(f"flatten_{branch}")
+        nodes.append({"name": f"flatten_{branch}", "op": "flatten", "inputs": [tensor]})
+    nodes.append({"name": "concat", "op": "concatenate", "axis": -1, "inputs": flattens})
+    tensor = "concat"
+    for index, (units, activation) in enumerate(zip(arch.dense_units, arch.dense_activations, strict=True), start=1):
+        nodes.append(_dense_node(f"fc{index}", tensor, units, activation))
+        tensor = f"fc{index}"
+    if arch.dueling:
+        nodes += [_dense_node("value", tensor, 1, "linear"), _dense_node("advantage", tensor, arch.n_actions, "linear"),
+                  {"name": "output", "op": "dueling", "inputs": ["value", "advantage"]}]
+    else:
+        nodes.append(_dense_node("output", tensor, arch.n_actions, arch.head_activation))
+    layers = [name for name, _ in arch.layer_shapes()]  # Keras' get_weights() order (depth-major)
+    return Graph(inputs=["input"], input_shapes=[list(arch.input_shape)], outputs=["output"], nodes=nodes,
+                 layer_order=layers, output="output")
+
+
+def _dense_node(name: str, tensor: str, units: int, activation: str) -> dict:
+    return {"name": name, "op": "dense", "inputs": [tensor], "units": int(units), "activation": activation,
+            "weights": [f"{name}/kernel", f"{name}/bias"]}
+
+
+def as_splitter(graph: Graph) -> "Architecture | None":
+    """The SplitterConvNN architecture a graph read from a model's config is, if it is one (for the summary, which
+    then describes it the notebook's way), else None."""
+    split = next((n for n in graph.nodes if n["op"] == "split"), None)
+    if len(graph.inputs) != 1 or split is None or split.get("inputs") != [graph.inputs[0]]:
+        return None
+    convs, tensor = [], split["name"]
+    while True:
+        node = next((n for n in graph.nodes if n.get("inputs") == [tensor] and n["op"] in ("conv2d", "max_pool2d")),
+                    None)
+        if node is None:
+            break
+        if node["op"] == "conv2d":
+            convs.append(ConvSpec(node["filters"], tuple(node["kernel_size"]), tuple(node["strides"]), node["padding"],
+                                  activation=node["activation"]))
+        elif convs and convs[-1].pool is None:
+            convs[-1] = replace(convs[-1], pool=PoolSpec(tuple(node["size"]), tuple(node["strides"]),
+                                                         node["padding"]))
+        else:
+            return None
+        tensor = node["name"]
+    dense = [n for n in graph.nodes if n["op"] == "dense"]
+    dueling = any(n["op"] == "dueling" for n in graph.nodes)
+    hidden = dense[:-2] if dueling else dense[:-1]
+    try:
+        arch = Architecture(input_shape=tuple(graph.input_shapes[0]), convs=tuple(convs),
+                            dense_units=tuple(n["units"] for n in hidden),
+                            dense_activations=tuple(n["activation"] for n in hidden),
+                            n_actions=dense[-1]["units"] if dense else 0, dueling=dueling,
+                            head_activation="linear" if dueling or not dense else dense[-1]["activation"])
+    except (ValueError, KeyError, IndexError):
+        return None
+    return arch if _signature(splitter_graph(arch).nodes) == _signature(graph.nodes) else None
+
+
+def _signature(nodes: list) -> list:
+    """The nodes without their names: what each computes."""
+    ignored = ("name", "inputs", "weights", "assumed", "sections")  # a split cuts every channel either way
+    return sorted(repr(sorted((k, v) for k, v in node.items() if k not in ignored)) for node in nodes)

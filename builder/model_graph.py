@@ -1,0 +1,145 @@
+"""gfsub's layer graph on the builder's side: the graph, its weights bound by name, and the checks that it runs.
+
+The graph itself is plain data (agent_runtime/graph.py runs it in main.py); here it also knows every output of the
+model and the order of its weighted layers (Keras' get_weights() order, for weights-only files).
+"""
+
+from dataclasses import dataclass, field
+from math import prod
+from pathlib import Path
+
+import numpy as np
+
+from agent_runtime.graph import GraphModel, tensor_name
+from agent_runtime.layers import OPS
+from common.errors import UnsupportedArchitectureError, WeightShapeError
+
+
+@dataclass
+class Graph:
+    inputs: list  # input node names, in the model's input order
+    input_shapes: list  # each without the batch axis
+    outputs: list  # every model output (tensor references), in order
+    nodes: list  # dicts, in dependency order (agent_runtime/graph.py)
+    layer_order: list = field(default_factory=list)  # weighted layers in get_weights() order
+    keras_major: int = 3
+    output: str = ""  # the output the policy acts on
+
+    def as_data(self) -> dict:
+        """What main.py holds: the graph without the builder's bookkeeping."""
+        return {"inputs": self.inputs, "input_shapes": self.input_shapes, "output": self.output,
+                "nodes": self.nodes}
+
+    def weighted(self) -> dict:
+        """layer name -> the roles of its arrays (`dense` -> ["kernel", "bias"]), a shared layer once."""
+        found = {}
+        for node in self.nodes:
+            for name in node.get("weights", []):
+                layer, _, role = name.rpartition("/")
+                roles = found.setdefault(layer, [])
+                if role not in roles:
+                    roles.append(role)
+        return found
+
+    def node(self, name: str) -> dict:
+        return next(node for node in self.nodes if node["name"] == name)
+
+    @property
+    def assumed(self) -> list:
+        """Nodes whose computation the config does not record (a Lambda read as a dueling merge)."""
+        return [node["name"] for node in self.nodes if node.get("assumed")]
+
+
+# ----- weights ------------------------------------------------------------------------------------------------
+def bind_layer_weights(graph: Graph, layers: dict, path: Path) -> list:
+    """[("layer/role", float32 array)] from a file's arrays by layer: a list in the layer's own order, or a dict by
+    role (a Keras 2 SavedModel's variable names)."""
+    named = []
+    for layer, roles in graph.weighted().items():
+        arrays = layers.get(layer)
+        arrays = [arrays.get(role) for role in roles] if isinstance(arrays, dict) else list(arrays or [])
+        node = next(node for node in graph.nodes if any(w.startswith(layer + "/") for w in node.get("weights", [])))
+        arrays = _constants(node, roles) or arrays
+        if len(arrays) != len(roles) or any(array is None for array in arrays):
+            raise WeightShapeError(path, f"layer {layer}: expected {len(roles)} arrays ({', '.join(roles)}), found "
+                                   f"{len([a for a in arrays if a is not None])}", "save the model again with its "
+                                   "weights (model.save), or pass the file that holds them")
+        named += [(f"{layer}/{role}", np.asarray(array, dtype=np.float32)) for role, array in zip(roles, arrays,
+                                                                                                  strict=True)]
+    return named
+
+
+def bind_ordered_weights(graph: Graph, arrays: list, path: Path) -> list:
+    """[("layer/role", array)] from arrays in Keras' get_weights() order (layer by layer, each in its own order)."""
+    weighted, named, position = graph.weighted(), [], 0
+    total = sum(len(weighted[layer]) for layer in graph.layer_order)
+    if len(arrays) != total:
+        raise WeightShapeError(path, f"found {len(arrays)} weight arrays; the model's layers hold {total}",
+                               "pass the weights of this very model (model.get_weights()), or its --arch")
+    for layer in graph.layer_order:
+        for role in weighted[layer]:
+            named.append((f"{layer}/{role}", np.asarray(arrays[position], dtype=np.float32)))
+            position += 1
+    return named
+
+
+def _constants(node: dict, roles: list) -> list:
+    """Arrays a layer keeps in its config (a Normalization given its mean and variance)."""
+    constants = node.get("constants")
+    return [np.asarray(constants[role], dtype=np.float32) for role in roles] if constants else []
+
+
+# ----- checks -------------------------------------------------------------------------------------------------
+def expected_weight_shapes(node: dict, shape: tuple) -> list:
+    """The shapes a weighted layer's arrays must have, given its input's shape (batch axis first)."""
+    op = node["op"]
+    if op == "dense":
+        roles = {"kernel": (shape[-1], node["units"]), "bias": (node["units"],)}
+    elif op == "conv2d":
+        roles = {"kernel": (*node["kernel_size"], shape[-1], node["filters"]), "bias": (node["filters"],)}
+    elif op in ("batch_norm", "layer_norm"):
+        axes = tuple(shape[axis] for axis in node["axis"])
+        roles = dict.fromkeys(("gamma", "beta", "moving_mean", "moving_variance"), axes)
+    elif op == "prelu":
+        alpha = list(shape[1:])
+        for axis in node.get("shared_axes") or []:
+            alpha[axis - 1] = 1
+        roles = {"alpha": tuple(alpha)}
+    else:
+        return []
+    return [roles[name.rpartition("/")[2]] for name in node.get("weights", [])]
+
+
+def check_graph(graph: Graph, named: list, path: Path) -> dict:
+    """Run the graph once on zeros, layer by layer, checking each layer's weight shapes against its input first;
+    -> {tensor: shape} (batch axis included). Resolves what only shapes tell (a split's number of channels)."""
+    arrays = dict(named)
+    values = {name: np.zeros((1, *shape), dtype=np.float32) for name, shape in zip(graph.inputs, graph.input_shapes,
+                                                                                  strict=True)}
+    for node in graph.nodes:
+        if node["op"] == "input":
+            continue
+        inputs = [GraphModel.value(values, item) for item in node["inputs"]]
+        if node["op"] == "split" and node.get("sections", -1) == -1:
+            node["sections"] = int(inputs[0].shape[-1])
+        weights = [arrays[name] for name in node.get("weights", [])]
+        for name, expected, array in zip(node.get("weights", []), expected_weight_shapes(node, inputs[0].shape),
+                                         weights, strict=False):
+            if tuple(array.shape) != tuple(int(v) for v in expected):
+                raise WeightShapeError(path, f"layer {name}: expected shape {tuple(expected)}, found "
+                                       f"{tuple(array.shape)}", "pass the weights of this very model, or its --arch")
+        try:
+            values[node["name"]] = OPS[node["op"]](node, inputs, weights)
+        except (ValueError, IndexError, TypeError) as exc:
+            raise UnsupportedArchitectureError(path, f"layer '{node['name']}' ({node['op']}) cannot run on its input "
+                                               f"of shape {tuple(inputs[0].shape)} ({exc})",
+                                               "gfsub reproduces only graphs whose shapes agree") from None
+    return {name: [v.shape for v in value] if isinstance(value, list) else value.shape
+            for name, value in values.items()}
+
+
+def output_units(shapes: dict, reference: str) -> int:
+    """The number of values of an output tensor (its shape without the batch axis, multiplied)."""
+    name, index = tensor_name(reference)
+    shape = shapes[name][index] if isinstance(shapes[name], list) else shapes[name]
+    return prod(shape[1:])

@@ -1,0 +1,162 @@
+"""The model families competitors train for Kaggle football, written and trained by the Keras of a runtime's era.
+
+    python era_families.py SPEC_JSON      (a runtime's interpreter: TF 2.3 / 2.15 / tf_keras, or Keras 3)
+
+SPEC: {"out": folder, "families": [names], "data": {name: .npz of training inputs (arr_0, ...)},
+       "check": {name: [.npz of inputs, ...]}, "formats": ["h5", "savedmodel", "keras"], "size": "test" | "bench"}
+Each family is fitted for a few epochs to random targets that depend on its inputs (an untrained net's argmax is
+nearly constant and would hide a pipeline bug), then saved as OUT/NAME.h5, OUT/NAME.savedmodel/ (Keras 2) or
+OUT/NAME.keras (Keras 3), with OUT/NAME-check-K.npy: the saved model's own predictions on each check set (a model
+with two outputs: the first, its 19 logits). Python 3.7 and tf.keras 2.x, or Keras 3.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+KERAS3 = not os.environ.get("TF_USE_LEGACY_KERAS") and tuple(int(v) for v in tf.__version__.split(".")[:2]) >= (2, 16)
+if KERAS3:
+    import keras
+    from keras import ops
+else:
+    keras = tf.keras
+    ops = None
+L = keras.layers
+SIZES = {"test": {"filters": (8, 16, 16), "units": 64, "impala": (8, 16)},
+         "bench": {"filters": (32, 64, 64), "units": 512, "impala": (16, 32, 32)}}
+
+
+def rescaling(scale):
+    return (getattr(L, "Rescaling", None) or L.experimental.preprocessing.Rescaling)(scale)
+
+
+def dense_simple115(size):
+    x = keras.Input((115,), name="simple115")
+    y = L.Dense(size["units"], activation="relu")(x)
+    return keras.Model(x, L.Dense(19, name="q")(L.Dense(size["units"], activation="relu")(y)), name="dense_simple115")
+
+
+def simple115_stack2(size):
+    x = keras.Input((115, 2), name="two_frames")
+    y = L.Dense(size["units"], activation="tanh")(L.Flatten()(x))
+    return keras.Model(x, L.Dense(19, name="q")(y), name="simple115_stack2")
+
+
+def nature_cnn(size):
+    """OpenAI baselines' nature CNN on 4 stacked SMM frames: /255 inside the model, valid padding."""
+    a, b, c = size["filters"]
+    x = keras.Input((72, 96, 16), name="smm_stack")
+    y = rescaling(1 / 255.0)(x)
+    y = L.Conv2D(a, 8, strides=4, activation="relu")(y)
+    y = L.Conv2D(b, 4, strides=2, activation="relu")(y)
+    y = L.Conv2D(c, 3, strides=1, activation="relu")(y)
+    y = L.Dense(size["units"], activation="relu")(L.Flatten()(y))
+    return keras.Model(x, L.Dense(19, name="q")(y), name="nature_cnn")
+
+
+def impala(size):
+    """SEED RL / gfootball's impala CNN: 3x3 same convolutions, 3x3/2 max-pools, residual Adds; logits and value."""
+    x = keras.Input((72, 96, 16), name="smm_stack")
+    y = rescaling(1 / 255.0)(x)
+    for depth in size["impala"]:
+        y = L.MaxPooling2D(3, strides=2, padding="same")(L.Conv2D(depth, 3, padding="same")(y))
+        for _ in range(2):
+            block = L.Conv2D(depth, 3, padding="same")(L.ReLU()(y))
+            block = L.Conv2D(depth, 3, padding="same")(L.ReLU()(block))
+            y = L.Add()([y, block])
+    y = L.Dense(size["units"], activation="relu")(L.Flatten()(L.ReLU()(y)))
+    return keras.Model(x, [L.Dense(19, name="logits")(y), L.Dense(1, name="value")(y)], name="impala")
+
+
+def two_input(size):
+    """An SMM frame difference beside the simple115 vector (the notebook author's SimpleAndSMMObsWrapper)."""
+    a, b, _ = size["filters"]
+    smm, vector = keras.Input((72, 96, 4), name="smm"), keras.Input((115,), name="simple115")
+    y = L.Conv2D(a, 8, strides=4, padding="same", activation="relu")(smm)
+    y = L.Conv2D(b, 4, strides=2, padding="same", activation="relu")(y)
+    y = L.Dense(size["units"], activation="relu")(L.Concatenate()([L.Flatten()(y), vector]))
+    return keras.Model([smm, vector], L.Dense(19, name="q")(y), name="two_input")
+
+
+def batchnorm_cnn(size):
+    a, b, _ = size["filters"]
+    x = keras.Input((72, 96, 4), name="smm")
+    y = L.ReLU()(L.BatchNormalization(momentum=0.5)(L.Conv2D(a, 5, strides=3, padding="same")(x)))
+    y = L.ReLU()(L.BatchNormalization(momentum=0.5)(L.Conv2D(b, 3, strides=2, padding="same")(y)))
+    return keras.Model(x, L.Dense(19, name="q")(L.Flatten()(y)), name="batchnorm_cnn")
+
+
+def sequential_elu(size):
+    return keras.Sequential([keras.Input((115,)), L.Dense(size["units"], activation="elu"), L.Dropout(0.1),
+                             L.Dense(size["units"], activation="elu"), L.Dense(19)], name="sequential_elu")
+
+
+def functional_ops(size):
+    """tf.nn / keras.ops calls in the model code: relu, + a constant, a slice."""
+    x = keras.Input((115,), name="simple115")
+    y = L.Dense(size["units"])(x)
+    y = (ops.relu(y) if KERAS3 else tf.nn.relu(y)) + 0.5
+    y = y[:, : size["units"] // 2]
+    return keras.Model(x, L.Dense(19, name="q")(y), name="functional_ops")
+
+
+FAMILIES = {f.__name__: f for f in (dense_simple115, simple115_stack2, nature_cnn, impala, two_input, batchnorm_cnn,
+                                   sequential_elu, functional_ops)}
+
+
+def load(npz):
+    with np.load(npz) as archive:
+        return [archive[f"arr_{i}"] for i in range(len(archive.files))]
+
+
+def fit(model, inputs, seed):
+    """A few epochs towards random targets that are a fixed random function of the inputs."""
+    rng = np.random.RandomState(seed)
+    flat = np.concatenate([x.reshape(len(x), -1) for x in inputs], axis=1)
+    projection = rng.normal(size=(flat.shape[1], 19)).astype(np.float32) / np.sqrt(1.0 + flat.shape[1] / 50.0)
+    target = np.tanh(flat @ projection) * 3.0
+    targets = [target] + [target[:, :1]] * (len(model.outputs) - 1)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+    feed = inputs if len(inputs) > 1 else inputs[0]
+    model.fit(feed, targets if len(targets) > 1 else targets[0], epochs=4, batch_size=32, verbose=0)
+
+
+def reload(path, kind):
+    if kind == "savedmodel":
+        return None
+    options = {"compile": False}
+    if KERAS3:
+        options["safe_mode"] = False
+    return keras.models.load_model(path, **options)
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    out = spec["out"]
+    size = SIZES[spec.get("size", "test")]
+    written = {}
+    for index, name in enumerate(spec["families"]):
+        tf.random.set_seed(index)
+        model = FAMILIES[name](size)
+        fit(model, load(spec["data"][name]), index)
+        paths = []
+        for kind in spec["formats"]:
+            path = os.path.join(out, name + {"h5": ".h5", "savedmodel": ".savedmodel", "keras": ".keras"}[kind])
+            model.save(path)
+            paths.append(path)
+        saved = reload(paths[0], spec["formats"][0]) or model
+        for k, check in enumerate(spec["check"][name]):
+            inputs = load(check)
+            values = saved.predict(inputs if len(inputs) > 1 else inputs[0], batch_size=64, verbose=0)
+            values = values[0] if isinstance(values, list) else values
+            np.save(os.path.join(out, f"{name}-check-{k}.npy"), np.asarray(values, dtype=np.float32))
+        written[name] = paths
+    with open(os.path.join(out, "written.json"), "w") as handle:
+        json.dump({"written": written, "tensorflow": tf.__version__}, handle)
+
+
+if __name__ == "__main__":
+    main()
