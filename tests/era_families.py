@@ -3,7 +3,9 @@
     python era_families.py SPEC_JSON      (a runtime's interpreter: TF 2.3 / 2.15 / tf_keras, or Keras 3)
 
 SPEC: {"out": folder, "families": [names], "data": {name: .npz of training inputs (arr_0, ...)},
-       "check": {name: [.npz of inputs, ...]}, "formats": ["h5", "savedmodel", "keras"], "size": "test" | "bench"}
+       "check": {name: [.npz of inputs, ...]}, "formats": ["h5", "savedmodel", "keras"], "size": "test" | "bench",
+       "weights_only": true to also write OUT/NAME.json (model.to_json()), OUT/NAME-weights.npz (get_weights())
+       and OUT/NAME.weights.h5 (save_weights)}
 Each family is fitted for a few epochs to random targets that depend on its inputs (an untrained net's argmax is
 nearly constant and would hide a pipeline bug), then saved as OUT/NAME.h5, OUT/NAME.savedmodel/ (Keras 2) or
 OUT/NAME.keras (Keras 3), with OUT/NAME-check-K.npy: the saved model's own predictions on each check set (a model
@@ -147,6 +149,11 @@ def main():
             path = os.path.join(out, name + {"h5": ".h5", "savedmodel": ".savedmodel", "keras": ".keras"}[kind])
             model.save(path)
             paths.append(path)
+        if spec.get("weights_only"):  # the model's JSON, and its weights without it: two ways
+            with open(os.path.join(out, name + ".json"), "w") as handle:
+                handle.write(model.to_json())
+            np.savez(os.path.join(out, name + "-weights.npz"), *model.get_weights())
+            model.save_weights(os.path.join(out, name + ".weights.h5"))
         saved = reload(paths[0], spec["formats"][0]) or model
         for k, check in enumerate(spec["check"][name]):
             inputs = load(check)

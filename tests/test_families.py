@@ -58,7 +58,8 @@ def era(request, tmp_path_factory, sides) -> tuple:
     runtime = request.param
     formats, families = ERAS[runtime]
     folder = tmp_path_factory.mktemp(runtime)
-    spec = {"out": str(folder), "families": families, "formats": formats, "data": {}, "check": {}}
+    spec = {"out": str(folder), "families": families, "formats": formats, "data": {}, "check": {},
+            "weights_only": True}
     for family in families:
         specs = _specs(family)
         np.savez(folder / f"{family}-data.npz", *reference_inputs(specs, sides[0][400:800]))
@@ -97,6 +98,26 @@ def test_the_family_builds_verifies_in_both_kaggle_runtimes_and_plays_like_its_m
         np.testing.assert_array_equal(got.argmax(axis=1), want.argmax(axis=1))
         actions.update(want.argmax(axis=1).tolist())
     assert len(actions) > 1, "trained: the greedy action depends on the input"
+
+
+@pytest.mark.parametrize("era, family, weights", [
+    ("current", "impala", "-weights.npz"), ("current", "two_input", ".weights.h5"),
+    ("kaggle-2020", "batchnorm_cnn", "-weights.npz"), ("kaggle-2020", "functional_ops", ".weights.h5"),
+], indirect=["era"])
+def test_weights_only_files_build_with_the_models_own_json_and_keras_rebuilding_it(era, family, weights, sides,
+                                                                                     tmp_path):
+    """get_weights() arrays (in Keras' order) or save_weights(), with --arch model.to_json(): the reference is the
+    model Keras itself rebuilds from the JSON and gives the weights, in the runtime of the JSON's Keras."""
+    runtime, _, folder = era
+    text, _ = FAMILIES[family]
+    result = build(folder / f"{family}{weights}", tmp_path / "main.py", arch_file=folder / f"{family}.json",
+                   observation=text, verify_steps=20, targets="kaggle-2020,kaggle-2026")
+    assert result.parity.passed and result.parity.agreement == 1.0
+    assert f"rebuilt by Keras from its own JSON, given its weights by Keras, in runtime {runtime}" in \
+        result.parity.reference
+    want = np.load(folder / f"{family}-check-0.npy")
+    got = main_py_q_values(result.output, sides[0][:150])
+    assert np.max(np.abs(got - want)) <= 1e-4 * max(1.0, float(np.max(np.abs(want))))
 
 
 def test_a_model_with_several_outputs_takes_output_and_names_them_when_it_cannot_choose(tmp_path):
