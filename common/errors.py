@@ -59,6 +59,10 @@ class EncoderError(InputFileError):
     """An --encoder file that cannot be used."""
 
 
+class EpisodeFileError(InputFileError):
+    """An episode JSON (`gfsub replay`) that is not a whole football episode gfsub can replay."""
+
+
 # ----- models gfsub refuses -----------------------------------------------------------------------------------
 class ModelRefusedError(UserError):
     """A model gfsub will not turn into a main.py, because main.py would not play exactly like it."""
@@ -156,6 +160,10 @@ class RuntimeInstallError(SetupError):
 
 class RuntimeBackendError(SetupError):
     """A backend that a target runtime cannot run (e.g. keras where there is no TensorFlow)."""
+
+
+class SandboxUnavailableError(SetupError):
+    """No sandbox for other people's agents can be made on this machine (not Linux, no bubblewrap, no namespaces)."""
 
 
 class RayClusterError(SetupError):

@@ -13,6 +13,9 @@ OVERAGE_POOL = 60.0  # seconds over the limit a match may use in all; an empty p
 SUBMISSION_MAX_BYTES = 100 * 1024 * 1024  # Kaggle's limit for a submission file
 BUILTIN_AGENTS = ("do_nothing", "run_right")  # kaggle-environments' own football agents
 FORFEITS = ("ERROR", "INVALID", "TIMEOUT")  # statuses that lose the match whatever the score
+ACTION_NAMES = ("idle", "left", "top_left", "top", "top_right", "right", "bottom_right", "bottom", "bottom_left",
+                "long_pass", "high_pass", "short_pass", "shot", "sprint", "release_direction", "release_sprint",
+                "sliding", "dribble", "release_dribble")  # gfootball's default action set, by number
 
 
 def agent_configuration() -> dict:

@@ -111,6 +111,12 @@ FallbackOpt = Annotated[int, typer.Option("--fallback-action", help="Action play
 VerifyStepsOpt = Annotated[int, typer.Option("--verify-steps", help="Engine steps played to check parity.")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="numpy (no TensorFlow in main.py; default) or keras.")]
 DtypeOpt = Annotated[str, typer.Option("--weights-dtype", help="float32, or float16 for a main.py half the size.")]
+AgentMemoryOpt = Annotated[str, typer.Option("--agent-memory", help="Memory each file agent's sandbox may use "
+                                            "(Kaggle's agent container: 4G).")]
+AgentCpusOpt = Annotated[float, typer.Option("--agent-cpus", help="CPUs each file agent's sandbox may use "
+                                             "(Kaggle's: 1).")]
+NoSandboxOpt = Annotated[bool, typer.Option("--no-sandbox", help="Play file agents unsandboxed, with your rights "
+                                            "(only where no sandbox can be made; reports say so).")]
 TargetOpt = Annotated[str | None, typer.Option("--target", help="Runtimes main.py must play identically in, "
                                                                 "comma-separated (see `gfsub runtime list`).")]
 
@@ -163,16 +169,21 @@ def check(
                                         "(match-NNN.webm; rendering makes matches about 3x slower).")] = False,
     runtime: Annotated[str, typer.Option("--runtime", help="Where the candidate runs: current (this interpreter), "
                                          "or a runtime of `gfsub runtime list`, in its own process.")] = "current",
+    agent_memory: AgentMemoryOpt = "4G",
+    agent_cpus: AgentCpusOpt = 1.0,
+    no_sandbox: NoSandboxOpt = False,
 ) -> None:
     """Play real matches with kaggle-environments; exit 0 only if main.py would not forfeit or run out of time."""
     from gfsub.show import check_report
-    from harness.check import default_run_dir, make_config, run_check
+    from harness.check import agents_per_match, default_run_dir, make_config, run_check
     from runtimes.registry import ensure_runtime, get_spec
 
     def play() -> tuple:
         config = make_config(main_py, matches=matches, steps=steps, opponent=opponent, seed=seed,
                              slowdown=slowdown, match_timeout=match_timeout, jobs=jobs, video=video,
-                             runtime=runtime)
+                             runtime=runtime, no_sandbox=no_sandbox, agent_memory=agent_memory,
+                             agent_cpus=agent_cpus)
+        announce_jobs(jobs, agents_per_match(config.opponent), config.sandbox)
         ensure_runtime(get_spec(runtime), on_create=announce_runtime)
         folder = run_dir or default_run_dir(config)
         with live_progress() as watcher:
@@ -200,20 +211,25 @@ def league(
     seed: Annotated[int, typer.Option("--seed", help="Engine seed of match 0 (match i uses seed + i).")] = 0,
     runtime: Annotated[str, typer.Option("--runtime", help="Where the main.py participants run (see `gfsub "
                                          "runtime list`).")] = "current",
+    agent_memory: AgentMemoryOpt = "4G",
+    agent_cpus: AgentCpusOpt = 1.0,
+    no_sandbox: NoSandboxOpt = False,
 ) -> None:
     """Round robin between candidates: openskill ratings, a pairwise W/D/L table with 95% intervals, forfeits
     named. Each match in its own process, locally or on a Ray cluster."""
     from gfsub.show import league_report
-    from harness.league import default_run_dir, make_league_config, run_league
+    from harness.isolation import describe, plan_jobs, sandbox_limits
+    from harness.league import agents_per_match, default_run_dir, make_league_config, run_league
     from harness.participants import resolve_participants
     from harness.pools import LocalPool
     from runtimes.registry import ensure_runtime, get_spec
 
     def play() -> tuple:
-        python = ensure_runtime(get_spec(runtime), on_create=announce_runtime).python  # participants load there
-        config = make_league_config(resolve_participants(participants, engine, python),
+        sandbox = sandbox_limits(no_sandbox, agent_memory, agent_cpus)
+        where = ensure_runtime(get_spec(runtime), on_create=announce_runtime)  # participants load there
+        config = make_league_config(resolve_participants(participants, engine, where, sandbox),
                                     matches_per_pair=matches_per_pair, steps=steps, scenario=scenario, seed=seed,
-                                    runtime=runtime, jobs=jobs)
+                                    runtime=runtime, jobs=jobs, sandbox=sandbox)
         if ray_address is not None:
             from harness.ray_pool import RayPool
 
@@ -221,14 +237,26 @@ def league(
         else:
             # One thread per process: a league match runs the engine and two agent processes, and throughput is
             # what counts here (multi-threaded BLAS in three processes on a few cores only spins).
-            pool = LocalPool(jobs=jobs or os.cpu_count() or 1, match_timeout=config.match_timeout, threads=1)
+            planned = plan_jobs(jobs or os.cpu_count() or 1, agents_per_match(config), sandbox)[0]
+            announce_jobs(jobs, agents_per_match(config), sandbox)
+            pool = LocalPool(jobs=planned, match_timeout=config.match_timeout, threads=1)
         folder = run_dir or default_run_dir(config)
         console.print(f"league: {len(config.participants)} participants, {config.total_matches} matches "
-                      f"({matches_per_pair} per pair, {steps} steps) on {pool.describe()}", markup=False)
+                      f"({matches_per_pair} per pair, {steps} steps) on {pool.describe()}; agents "
+                      f"{describe(sandbox)}", markup=False)
         with live_progress() as watcher:
             return folder, run_league(config, folder, pool, resume=resume, watcher=watcher)
 
     play_and_show(play, league_report)
+
+
+def announce_jobs(jobs: "int | None", agents: int, sandbox: "dict | None") -> None:
+    """One line when the machine's memory holds fewer matches at a time than --jobs (or its cores) asks."""
+    from harness.isolation import plan_jobs
+
+    note = plan_jobs(jobs or os.cpu_count() or 1, agents, sandbox)[1]
+    if note:
+        console.print(note, markup=False, highlight=False)
 
 
 def play_and_show(play, show):
@@ -250,7 +278,7 @@ def play_and_show(play, show):
 
 def print_html_report(run_dir: Path) -> None:
     """Write report.html for the run and print its path (the last line of check and league)."""
-    from harness.html_report import rebuild
+    from harness.reports import rebuild
 
     with quiet():
         path = rebuild(run_dir)
@@ -261,6 +289,49 @@ def print_html_report(run_dir: Path) -> None:
 def report_command(run_dir: Annotated[Path, typer.Argument(help="The --run-dir of a check or league run.")]) -> None:
     """(Re)write report.html of a check or league run directory from its results, older runs included."""
     print_html_report(run_dir)
+
+
+# ----- replay -------------------------------------------------------------------------------------------------
+@app.command("replay")
+def replay_command(
+    episode: Annotated[Path, typer.Argument(help="An episode JSON as kaggle-environments writes it: Kaggle's "
+                                            "replay download, or a gfsub match-NNN.json.")],
+    main_py: Annotated[Path, typer.Argument(help="The main.py to put back into that episode.")],
+    side: Annotated[int | None, typer.Option("--side", help="0 (left) or 1 (right); default: the side that "
+                                             "forfeited.")] = None,
+    runtime: Annotated[str, typer.Option("--runtime", help="Where main.py runs (see `gfsub runtime list`).")
+                       ] = "current",
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Default: runs/replay-<hash of the files>.")
+                       ] = None,
+    agent_memory: AgentMemoryOpt = "4G",
+    agent_cpus: AgentCpusOpt = 1.0,
+    no_sandbox: NoSandboxOpt = False,
+) -> None:
+    """Feed a recorded episode's observations to main.py, with Kaggle's timing, and say whether what went wrong
+    there happens again: reproduced, differs, or not reproduced."""
+    from common.errors import MissingFileError
+    from gfsub.show import replay_report
+    from harness.episode import choose_side, read_episode
+    from harness.isolation import sandbox_limits
+    from harness.replay import default_run_dir, prepare_run_dir, replay, write_report
+    from harness.replay_page import replay_page
+    from runtimes.registry import ensure_runtime, get_spec
+
+    with quiet():
+        recorded = read_episode(episode)
+        chosen = choose_side(recorded, side)
+        if not main_py.is_file():
+            raise MissingFileError(main_py, "no such main.py", "pass the main.py to put back into the episode")
+        sandbox = sandbox_limits(no_sandbox, agent_memory, agent_cpus)
+        where = ensure_runtime(get_spec(runtime), on_create=announce_runtime)
+        folder = run_dir or default_run_dir(episode, main_py, chosen, runtime)
+        prepare_run_dir(folder)
+        report = replay(recorded, chosen, main_py, where, sandbox)
+        path = write_report(folder, report, {"episode": str(episode), "main_py": str(main_py), "side": chosen,
+                                             "runtime": runtime, "sandbox": sandbox})
+        page = replay_page(folder, report)
+    replay_report(report, path)
+    console.print(f"html report: {page}", markup=False, highlight=False)
 
 
 # ----- package ------------------------------------------------------------------------------------------------

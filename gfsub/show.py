@@ -98,6 +98,25 @@ def check_report(report, run_dir: Path) -> None:
             console.print(f"  - {escape(reason)}")
 
 
+# ----- replay -------------------------------------------------------------------------------------------------
+def replay_report(report, path: Path) -> None:
+    """What was replayed, the step times, the verdict spelled out, and where the report is."""
+    from harness.episode import SIDES
+    from harness.replay import DIFFERS, REPRODUCED
+    from harness.timing import step_timing
+
+    t = step_timing([step.seconds for step in report.steps])
+    console.print(f"replay: side {report.side} ({SIDES[report.side]}) of {escape(report.episode)} "
+                  f"({escape(report.episode_statuses)}); main.py in {escape(report.runtime)}, "
+                  f"{escape(report.isolation)}", highlight=False)
+    console.print(f"played {len(report.steps):,} of {report.recorded_steps:,} recorded steps: step 1 {t.step1:.2f} s, "
+                  f"p50 {t.p50 * 1e3:.2f} ms, p99 {t.p99 * 1e3:.2f} ms; overage pool left "
+                  f"{report.overage_left:.2f} s", highlight=False)
+    colour = {REPRODUCED: "red", DIFFERS: "yellow"}.get(report.verdict, "green")
+    console.print(f"[bold {colour}]{escape(report.sentence)}[/]", highlight=False)
+    console.print(f"report: {escape(str(path))}", highlight=False)
+
+
 # ----- league -------------------------------------------------------------------------------------------------
 def league_report(report, run_dir: Path) -> None:
     """Standings (rating ± uncertainty, conservative score), the pairwise table, forfeits and void matches."""
@@ -126,6 +145,7 @@ def league_report(report, run_dir: Path) -> None:
                           f"{escape(', '.join(standing.forfeits))}")
     for line in report.void:
         console.print(f"void, not rated: {escape(line)}")
+    console.print(f"agents: {escape(report.isolation)}")
     path = escape(str(run_dir / "report.json"))
     if report.interrupted:
         console.print(f"[bold yellow]INTERRUPTED[/] after {report.finished} of {report.total} matches — continue "

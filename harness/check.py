@@ -15,6 +15,7 @@ from common.errors import MissingFileError, OpponentError
 from common.files import sha256_of
 from common.kaggle import ACT_TIMEOUT, FULL_MATCH_STEPS, OVERAGE_POOL
 from common.options import validate_range
+from harness.isolation import UNSANDBOXED, describe, plan_jobs, sandbox_limits
 from harness.match import BUILTIN_OPPONENTS
 from harness.pools import LocalPool, play_run
 from harness.progress import Watcher
@@ -39,6 +40,7 @@ class CheckConfig:
     jobs: int
     video: bool = False
     runtime: str = "current"
+    sandbox: "dict | None" = None  # the limits every file agent plays under (Limits); None: unsandboxed
 
     @property
     def threads_per_match(self) -> int:
@@ -62,7 +64,8 @@ def match_specs(config: CheckConfig, run_dir: Path) -> list:
     """The candidate alternates sides: left in even matches, right in odd ones."""
     return [MatchSpec(index=i, candidate=config.main_py, opponent=config.opponent,
                       side="left" if i % 2 == 0 else "right", steps=config.steps,
-                      seed=config.seed + i, run_dir=str(run_dir), video=config.video, runtime=config.runtime)
+                      seed=config.seed + i, run_dir=str(run_dir), video=config.video, runtime=config.runtime,
+                      sandbox=config.sandbox)
             for i in range(config.matches)]
 
 
@@ -89,11 +92,13 @@ class Coverage:
     release_grade: bool
     lacks: list
     release_command: str
+    isolation: str = UNSANDBOXED  # "sandboxed: memory 4 GB, 1 CPU, ..." or "unsandboxed"
 
     def sentence(self) -> str:
-        """e.g. `2 match(es), left and right, 3002 of 3002 steps, vs engine, runtime current`."""
+        """e.g. `2 match(es), left and right, 3002 of 3002 steps, vs engine, runtime current, sandboxed: ...`."""
         return (f"{self.matches} match(es), {' and '.join(self.sides) or 'no side'}, {self.steps} of "
-                f"{self.full_match_steps} steps, vs {Path(self.opponent).name}, runtime {self.runtime}")
+                f"{self.full_match_steps} steps, vs {Path(self.opponent).name}, runtime {self.runtime}, "
+                f"{self.isolation}")
 
     def grade(self) -> str:
         return "release grade" if self.release_grade else "not release grade: lacks " + "; ".join(self.lacks)
@@ -111,7 +116,8 @@ def coverage(config: CheckConfig, results: list[MatchResult]) -> Coverage:
     if len(results) < RELEASE_MIN_MATCHES:
         lacks.append(f"at least {RELEASE_MIN_MATCHES} matches (finished {len(results)})")
     return Coverage(len(results), sides, config.steps, FULL_MATCH_STEPS, config.opponent, config.runtime,
-                    not lacks, lacks, release_command(config.main_py, config.runtime, config.matches))
+                    not lacks, lacks, release_command(config.main_py, config.runtime, config.matches),
+                    describe(config.sandbox))
 
 
 def release_command(main_py: str, runtime: str = "current", matches: int = RELEASE_MIN_MATCHES) -> str:
@@ -139,6 +145,8 @@ class MatchReport:
     video_note: str
     debug_info: str
     runtime_overhead_p50: "float | None"
+    reason: str = ""  # why the candidate forfeited, in one line ("memory limit 4 GB exceeded")
+    opponent_reason: str = ""
 
 
 @dataclass
@@ -216,6 +224,11 @@ class CheckReport:
                    runtime=_typed(RuntimeInfo, data["runtime"]), matches=matches)
 
 
+def _status(status: str, reason: str) -> str:
+    """`ERROR (memory limit 4 GB exceeded)`, or the status alone."""
+    return f"{status} ({reason})" if reason else status
+
+
 def _typed(cls, data: dict):
     """A dataclass from a dict that may hold keys of other versions."""
     names = {f.name for f in fields(cls)}
@@ -231,9 +244,10 @@ def build_report(config: CheckConfig, results: list[MatchResult], interrupted: b
         matches.append(MatchReport(
             result.index, result.spec.side, result.status, result.opponent_status, outcome, forfeit,
             list(result.score), timing, result.stderr, result.episode, result.video, result.video_note,
-            result.debug_info, result.runtime_overhead_p50))
+            result.debug_info, result.runtime_overhead_p50, result.forfeit_reason(candidate=True),
+            result.forfeit_reason(candidate=False)))
         if forfeit == "candidate":
-            reasons.append(f"match {result.index} ({result.spec.side}): {result.status}")
+            reasons.append(f"match {result.index} ({result.spec.side}): {_status(result.status, matches[-1].reason)}")
         elif timing.projected_overage >= OVERAGE_POOL:
             reasons.append(f"match {result.index}: at {config.slowdown:g}x slower, a full match would use "
                            f"{timing.projected_overage:.1f} s of the {OVERAGE_POOL:.0f} s overage pool")
@@ -247,9 +261,10 @@ def build_report(config: CheckConfig, results: list[MatchResult], interrupted: b
         config=config, main_py_sha256=config.main_py_sha256,
         verdict="INTERRUPTED" if interrupted else "FAIL" if reasons else "PASS", reasons=reasons,
         coverage=coverage(config, results),
-        forfeits=Forfeits(candidate=[f"match {m.index}: {m.status}" for m in matches if m.forfeit == "candidate"],
-                          opponent=[f"match {m.index}: {m.opponent_status}" for m in matches
-                                    if m.forfeit == "opponent"]),
+        forfeits=Forfeits(candidate=[f"match {m.index}: {_status(m.status, m.reason)}" for m in matches
+                                     if m.forfeit == "candidate"],
+                          opponent=[f"match {m.index}: {_status(m.opponent_status, m.opponent_reason)}"
+                                    for m in matches if m.forfeit == "opponent"]),
         record=Record(wins, len(matches) - wins - losses, losses, sum(m.score[0] - m.score[1] for m in matches)),
         runtime=RuntimeInfo(config.runtime, _runtime_versions(config, results)), matches=matches)
 
@@ -276,9 +291,13 @@ def check_options(matches: int, steps: int, seed: int, slowdown: float, match_ti
 
 def make_config(main_py: Path, *, matches: int = RELEASE_MIN_MATCHES, steps: int = FULL_MATCH_STEPS,
                 opponent: str = "engine", seed: int = 0, slowdown: float = 2.0, match_timeout: float | None = None,
-                jobs: int | None = None, video: bool = False, runtime: str = "current") -> CheckConfig:
-    """The settings of a check, every option validated (one-line errors before anything is written)."""
+                jobs: int | None = None, video: bool = False, runtime: str = "current", no_sandbox: bool = False,
+                agent_memory: "str | int" = "4G", agent_cpus: float = 1.0) -> CheckConfig:
+    """The settings of a check, every option validated (one-line errors before anything is written). File agents
+    (the candidate, and a main.py opponent) play in a sandbox each unless `no_sandbox`; --jobs is lowered to what
+    the machine's memory holds at the agents' limit (plan_jobs)."""
     check_options(matches, steps, seed, slowdown, match_timeout, jobs)
+    sandbox = sandbox_limits(no_sandbox, agent_memory, agent_cpus)
     if opponent not in BUILTIN_OPPONENTS and not Path(opponent).is_file():
         raise OpponentError(None, f"--opponent {opponent!r} is neither one of {', '.join(BUILTIN_OPPONENTS)} nor "
                             "a file", "pass engine, do_nothing, run_right, self, or the path of another main.py")
@@ -291,4 +310,10 @@ def make_config(main_py: Path, *, matches: int = RELEASE_MIN_MATCHES, steps: int
         main_py=str(main_py.resolve()), main_py_sha256=sha256_of(main_py), matches=matches, steps=steps,
         opponent=opponent, seed=seed, slowdown=slowdown,
         match_timeout=match_timeout if match_timeout is not None else default_match_timeout(steps),
-        jobs=jobs or os.cpu_count() or 1, video=video, runtime=runtime)
+        jobs=plan_jobs(jobs or os.cpu_count() or 1, agents_per_match(opponent), sandbox)[0], video=video,
+        runtime=runtime, sandbox=sandbox)
+
+
+def agents_per_match(opponent: str) -> int:
+    """File agents in a match of the check: the candidate, and the opponent when it is a main.py too."""
+    return 1 if opponent in ("engine", "do_nothing", "run_right") else 2

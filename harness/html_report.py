@@ -15,12 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from common.files import write_atomic
-from common.kaggle import ACT_TIMEOUT, OVERAGE_POOL
+from common.kaggle import ACT_TIMEOUT, ACTION_NAMES, OVERAGE_POOL
+from harness.choice_figures import NO_VALUES, actions_figure, match_choice_figures
 
 REPORT_HTML = "report.html"
-ACTION_NAMES = ("idle", "left", "top_left", "top", "top_right", "right", "bottom_right", "bottom", "bottom_left",
-                "long_pass", "high_pass", "short_pass", "shot", "sprint", "release_direction", "release_sprint",
-                "sliding", "dribble", "release_dribble")
 PAGE_SCRIPT = Path(__file__).with_name("report_page.js")
 
 
@@ -198,9 +196,9 @@ def check_page(run_dir: Path, report, results: list) -> Path:
     colour = {"PASS": "#2ca02c", "INTERRUPTED": "#ff7f0e"}.get(report.verdict, "#d62728")
     summary = [
         f'<h1>gfsub check: <span style="color:{colour}">{report.verdict}</span></h1>',
-        _list(report.reasons) if report.reasons else "<p>No forfeit; the overage pool holds at "
+        bullet_list(report.reasons) if report.reasons else "<p>No forfeit; the overage pool holds at "
         f"{slowdown:g}x slower.</p>",
-        _table([("main.py", report.config.main_py), ("sha256", report.main_py_sha256),
+        key_value_table([("main.py", report.config.main_py), ("sha256", report.main_py_sha256),
                 *provenance(Path(report.config.main_py)),
                 ("runtime", report.runtime.sentence()),
                 ("coverage", f"{report.coverage.sentence()} — {report.coverage.grade()}"),
@@ -223,17 +221,21 @@ def check_page(run_dir: Path, report, results: list) -> Path:
             f'{match.score[1]}, {match.status} ({match.outcome})</h2><p>{" · ".join(links) or "no episode saved"}'
             f'</p><div class="grid">' + "".join(f'<div class="plot" id="{key}-{name}"></div>'
                                                  for name in ("steps", "histogram", "overage")) +
-            f'<div class="replay" id="{key}-replay"></div></div>' +
+            f'<div class="replay" id="{key}-replay"></div>' +
+            (f'<div class="plot" id="{key}-margin"></div><div class="plot" id="{key}-actions"></div>'
+             if result is not None and result.wanted else f'<p class="no-values">{NO_VALUES}</p>') + '</div>' +
             (f"<pre>{html.escape(match.stderr[-3000:])}</pre>" if match.stderr and match.status != "DONE" else "") +
             "</section>")
         if durations:
             figures[f"{key}-steps"] = step_time_figure(durations, slowdown)
             figures[f"{key}-histogram"] = step_histogram_figure(durations)
             figures[f"{key}-overage"] = overage_figure(durations, slowdown)
+        wanted = result.wanted if result is not None else None
+        figures.update(match_choice_figures(key, wanted))
         frames = replay_frames(Path(match.episode), match.side, durations) if match.episode else None
         if frames is not None:
-            replays[f"{key}-replay"] = {**frames, "plot": f"{key}-steps"}
-    return _write_page(run_dir, f"gfsub check {report.verdict}", summary + sections, figures, replays)
+            replays[f"{key}-replay"] = {**frames, "wanted": wanted, "plots": [f"{key}-steps", f"{key}-margin"]}
+    return write_page(run_dir, f"gfsub check {report.verdict}", summary + sections, figures, replays)
 
 
 def league_page(run_dir: Path, report) -> Path:
@@ -242,18 +244,26 @@ def league_page(run_dir: Path, report) -> Path:
     state = ("complete" if report.complete else
              f"{'interrupted' if report.interrupted else 'incomplete'}: {report.finished} of {report.total}")
     rows = [(s.name, f"{s.rating:.1f} ± {s.uncertainty:.1f}", f"{s.conservative:.1f}",
-             f"{s.wins}/{s.draws}/{s.losses}", f"{s.goals_for}-{s.goals_against}", "; ".join(s.forfeits) or "-")
+             f"{s.wins}/{s.draws}/{s.losses}", f"{s.goals_for}-{s.goals_against}", "; ".join(s.forfeits) or "-",
+             s.choices.sentence() if s.choices else NO_VALUES)
             for s in report.standings]
+    with_values = {s.name: s.choices.actions for s in report.standings if s.choices}
     body = [f"<h1>gfsub league ({state}, {report.finished} matches of {report.config.steps} steps)</h1>",
+            f"<p>agents: {html.escape(report.isolation)}</p>",
             '<div class="plot" id="standings"></div>', '<div class="plot" id="pairs"></div>',
-            _grid_table(("participant", "rating ± uncertainty", "conservative", "W/D/L", "goals", "forfeits"), rows)]
+            grid_table(("participant", "rating ± uncertainty", "conservative", "W/D/L", "goals", "forfeits",
+                         "what the model wanted"), rows)]
+    if with_values:
+        body.append('<div class="plot" id="actions"></div>')
     if report.void:
-        body.append("<h2>void matches (not rated)</h2>" + _list(report.void))
+        body.append("<h2>void matches (not rated)</h2>" + bullet_list(report.void))
     figures = {"standings": standings_figure(report.standings), "pairs": pairwise_figure(names, report.pairs)}
-    return _write_page(run_dir, "gfsub league", body, figures, {})
+    if with_values:
+        figures["actions"] = actions_figure(with_values, "actions played, per gfsub participant")
+    return write_page(run_dir, "gfsub league", body, figures, {})
 
 
-def _write_page(run_dir: Path, title: str, body: list, figures: dict, replays: dict) -> Path:
+def write_page(run_dir: Path, title: str, body: list, figures: dict, replays: dict) -> Path:
     import plotly.offline
 
     data = json.dumps({"figures": figures, "replays": replays, "actions": ACTION_NAMES},
@@ -268,6 +278,7 @@ text-align: left; vertical-align: top; }}
 .plot {{ min-height: 320px; }} .plot.short {{ min-height: 0; }}
 .replay canvas {{ width: 100%; border: 1px solid #ccc; }}
 pre {{ background: #f6f6f6; padding: 8px; overflow: auto; }}
+tr.differs td {{ background: #fde0dc; }}
 </style>
 <script>{plotly.offline.get_plotlyjs()}</script>
 </head><body>
@@ -289,45 +300,16 @@ def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def _table(rows: list) -> str:
+def key_value_table(rows: list) -> str:
     return "<table>" + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                                for k, v in rows) + "</table>"
 
 
-def _grid_table(header: tuple, rows: list) -> str:
+def grid_table(header: tuple, rows: list) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _list(items: list) -> str:
+def bullet_list(items: list) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(item)}</li>" for item in items) + "</ul>"
-
-
-def rebuild(run_dir: Path) -> Path:
-    """report.html of a check or league run directory, from its run.json and results.jsonl (older runs too)."""
-    from common.errors import RunDirectoryError
-    from harness.rundir import REPORT, RUN_CONFIG, read_results
-
-    settings_path = run_dir / RUN_CONFIG
-    try:
-        settings = json.loads(settings_path.read_text())
-    except (OSError, ValueError):
-        raise RunDirectoryError(run_dir, f"holds no readable {RUN_CONFIG}: not a check or league run directory",
-                                "pass the --run-dir of a `gfsub check` or `gfsub league` run") from None
-    previous = {}
-    if (run_dir / REPORT).exists():
-        try:
-            previous = json.loads((run_dir / REPORT).read_text())
-        except ValueError:
-            previous = {}
-    results = read_results(run_dir)
-    if "participants" in settings:
-        from harness.league import LeagueConfig, build_league_report
-
-        report = build_league_report(LeagueConfig(**settings), results, bool(previous.get("interrupted")))
-        return league_page(run_dir, report)
-    from harness.check import CheckConfig, build_report
-
-    report = build_report(CheckConfig(**settings), results, previous.get("verdict") == "INTERRUPTED")
-    return check_page(run_dir, report, results)

@@ -15,12 +15,14 @@ from pathlib import Path
 from common.kaggle import FULL_MATCH_STEPS, SCENARIO
 from common.options import validate_range
 from harness.check import default_match_timeout
+from harness.isolation import UNSANDBOXED, describe
 from harness.participants import ENGINE, Participant
 from harness.pools import play_run
 from harness.progress import Watcher
 from harness.ratings import rate
 from harness.results import CANDIDATE_FORFEITS, FORFEITS, MatchResult, MatchSpec
 from harness.stats import wilson_interval
+from harness.wanted import Choices
 from runtimes.registry import get_spec
 
 VOID = ("HUNG", "CRASHED")  # the match process died or was killed: nobody can be blamed, the match is not rated
@@ -37,6 +39,7 @@ class LeagueConfig:
     seed: int = 0
     runtime: str = "current"
     match_timeout: float = 0.0  # 0: default_match_timeout(steps)
+    sandbox: "dict | None" = None  # the limits every file agent plays under (Limits); None: unsandboxed
 
     def __post_init__(self) -> None:
         self.participants = [p if isinstance(p, Participant) else Participant(**p) for p in self.participants]
@@ -63,10 +66,17 @@ def validate_league_options(*, matches_per_pair: int, steps: int, seed: int, job
 
 
 def make_league_config(participants: list[Participant], *, matches_per_pair: int, steps: int, scenario: str,
-                       seed: int, runtime: str = "current", jobs: "int | None" = None) -> LeagueConfig:
+                       seed: int, runtime: str = "current", jobs: "int | None" = None,
+                       sandbox: "dict | None" = None) -> LeagueConfig:
+    """`sandbox`: what harness.isolation.sandbox_limits made of the options (the participants were probed in it)."""
     validate_league_options(matches_per_pair=matches_per_pair, steps=steps, seed=seed, jobs=jobs)
     get_spec(runtime)  # an unknown runtime fails here, before anything is written
-    return LeagueConfig(participants, matches_per_pair, steps, scenario, seed, runtime)
+    return LeagueConfig(participants, matches_per_pair, steps, scenario, seed, runtime, sandbox=sandbox)
+
+
+def agents_per_match(config: LeagueConfig) -> int:
+    """The most file agents a match of this league has (2, or 1 when only one participant is a file)."""
+    return min(2, sum(1 for p in config.participants if p.is_file))
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ def match_specs(config: LeagueConfig, run_dir: Path) -> list[MatchSpec]:
     return [MatchSpec(index=f.index, candidate=f.home.agent, opponent=f.away.agent,
                       side="left" if (f.index % per_pair) % 2 == 0 else "right", steps=config.steps,
                       seed=config.seed + f.index, run_dir=str(run_dir), runtime=config.runtime,
-                      isolated=True, episode=False, scenario=config.scenario)
+                      isolated=True, sandbox=config.sandbox, episode=False, scenario=config.scenario)
             for f in fixtures(config)]
 
 
@@ -111,6 +121,7 @@ class Standing:
     goals_for: int = 0
     goals_against: int = 0
     forfeits: list = field(default_factory=list)  # "match 7: TIMEOUT (vs run_right)"
+    choices: "Choices | None" = None  # what a gfsub main.py wanted over its matches; None for other agents
 
 
 @dataclass
@@ -139,6 +150,8 @@ class LeagueMatch:
     away_status: str
     home_points: "float | None"  # 1 win, 0.5 draw, 0 loss; None: void (not rated)
     note: str = ""
+    home_reason: str = ""  # why a side forfeited, in one line ("memory limit 4 GB exceeded")
+    away_reason: str = ""
 
 
 @dataclass
@@ -151,6 +164,7 @@ class LeagueReport:
     pairs: list[PairRecord]  # each pair once, from the side of the participant listed first
     matches: list[LeagueMatch]
     void: list = field(default_factory=list)
+    isolation: str = UNSANDBOXED  # "sandboxed: memory 4 GB, 1 CPU, ..." or "unsandboxed"
 
     @property
     def complete(self) -> bool:
@@ -185,11 +199,16 @@ def build_league_report(config: LeagueConfig, results: list[MatchResult], interr
         fixture = by_index[result.index]
         home, away = fixture.home.name, fixture.away.name
         points, note = home_points(result)
+        reasons = result.forfeit_reason(candidate=True), result.forfeit_reason(candidate=False)
         matches.append(LeagueMatch(result.index, home, away, result.spec.side, list(result.score), result.status,
-                                   result.opponent_status, points, note))
-        for name, status, opponent in ((home, result.status, away), (away, result.opponent_status, home)):
+                                   result.opponent_status, points, note, *reasons))
+        for name, wanted in ((home, result.wanted), (away, result.opponent_wanted)):
+            standings[name].choices = Choices.add(standings[name].choices, wanted)
+        for name, status, opponent, reason in ((home, result.status, away, reasons[0]),
+                                               (away, result.opponent_status, home, reasons[1])):
             if status in FORFEITS:
-                standings[name].forfeits.append(f"match {result.index}: {status} (vs {opponent})")
+                why = f": {reason}" if reason else ""
+                standings[name].forfeits.append(f"match {result.index}: {status} (vs {opponent}){why}")
         if points is None:
             void.append(f"match {result.index} ({home} vs {away}): {result.status}")
             continue
@@ -208,7 +227,8 @@ def build_league_report(config: LeagueConfig, results: list[MatchResult], interr
         record.win_rate_95ci = wilson_interval(record.wins, record.played)
     order = sorted(standings.values(), key=lambda s: -s.conservative)
     pair_list = [pairs[(a, b)] for i, a in enumerate(names) for b in names[i + 1:] if (a, b) in pairs]
-    return LeagueReport(config, len(results), config.total_matches, interrupted, order, pair_list, matches, void)
+    return LeagueReport(config, len(results), config.total_matches, interrupted, order, pair_list, matches, void,
+                        describe(config.sandbox))
 
 
 def _tally(record, points: float):

@@ -1,8 +1,9 @@
 """One real match on the gfootball engine, run in its own process:
 `python -m harness.match SPEC_JSON REPORT_FD`.
 
-The candidate main.py is given to kaggle-environments by path, exactly as a submission is loaded (or, in a
-target runtime or a league, hosted in its own agent process). While the match plays, the number of steps
+Under the sandbox (the default) every file agent is hosted in its own sandboxed agent process, in the
+chosen runtime; unsandboxed, the candidate in `current` is given to kaggle-environments by path, exactly as a
+submission is loaded. While the match plays, the number of steps
 played is written to REPORT_FD twice a second (`progress N`); at the end, one `result {...}` line. The episode
 JSON and, when asked, the engine's own video of the match are written to the run directory.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from common.kaggle import BUILTIN_AGENTS, make_football
 from harness.results import MatchResult, MatchSpec
+from harness.wanted import compact, recorded_file_agent
 
 BUILTIN_OPPONENTS = ("engine", *BUILTIN_AGENTS, "self")
 PROGRESS_EVERY = 0.5  # seconds between progress lines
@@ -48,25 +50,39 @@ def seed_engine(seed: int) -> None:
     football.create_environment = create_seeded
 
 
-def hosted_agent(runtime_name: str, agent_file: str):
-    """A file agent living in its own process in `runtime_name` (started now, loaded by its first call)."""
+def hosted_agent(runtime_name: str, agent_file: str, sandbox: "dict | None"):
+    """A file agent living in its own process in `runtime_name`, in a sandbox of these limits if given (started
+    now, loaded by its first call)."""
     from runtimes.hosted import RuntimeAgent
     from runtimes.registry import get_runtime, get_spec
+    from runtimes.sandbox import Limits
 
     runtime = get_runtime(get_spec(runtime_name))
     if runtime is None:
         raise RuntimeError(f"runtime {runtime_name} is not created: run `gfsub runtime create {runtime_name}`")
-    return RuntimeAgent(runtime, agent_file).start()
+    return RuntimeAgent(runtime, agent_file, Limits.from_dict(sandbox) if sandbox else None).start()
 
 
-def host_agents(spec: MatchSpec, agents: list, me: int) -> dict:
-    """Replace file agents by hosted ones where the spec asks for it; -> {slot: RuntimeAgent}."""
-    hosted = {}
+def host_agents(spec: MatchSpec, agents: list, me: int) -> tuple:
+    """Replace file agents by hosted ones where the spec asks for it (every one, in a sandbox each, when the spec
+    has one), and the others by the same file loaded here as kaggle-environments loads it, recording what it
+    wanted; -> ({slot: RuntimeAgent}, {slot: per-step values of the agents loaded here})."""
+    hosted, loaded_here = {}, {}
     for slot, agent in enumerate(agents):
-        is_file = agent not in BUILTIN_AGENTS
-        if is_file and (spec.isolated or (slot == me and spec.runtime != "current")):
-            hosted[slot] = agents[slot] = hosted_agent(spec.runtime, agent)
-    return hosted
+        if agent in BUILTIN_AGENTS:
+            continue
+        if spec.sandbox or spec.isolated or (slot == me and spec.runtime != "current"):
+            hosted[slot] = agents[slot] = hosted_agent(spec.runtime, agent, spec.sandbox)
+        else:
+            loaded_here[slot] = []
+            agents[slot] = recorded_file_agent(agent, loaded_here[slot])
+    return hosted, loaded_here
+
+
+def wanted_of(slot: int, hosted: dict, loaded_here: dict) -> "dict | None":
+    """The compact record of what the agent in `slot` wanted (None: not a gfsub main.py, or a built-in)."""
+    per_step = hosted[slot].values if slot in hosted else loaded_here.get(slot, [])
+    return compact(per_step)
 
 
 class ProgressReporter:
@@ -100,7 +116,7 @@ def play(spec: MatchSpec, report=None) -> MatchResult:
     seed_engine(spec.seed)
     agents, (team_1, team_2) = agents_and_teams(spec)
     me = 0 if spec.side == "left" else 1
-    hosted = host_agents(spec, agents, me)
+    hosted, loaded_here = host_agents(spec, agents, me)
     run_dir = Path(spec.run_dir)
     with tempfile.TemporaryDirectory(prefix="gfsub-match-") as logdir:
         env = make_football(steps=spec.steps, logdir=logdir, team_1=team_1, team_2=team_2, video=spec.video,
@@ -126,6 +142,10 @@ def play(spec: MatchSpec, report=None) -> MatchResult:
         result.runtime_versions = agent.runtime.describe()
         result.runtime_overhead_p50 = overhead[len(overhead) // 2] if overhead else None
     result.stderr = stderr[-4000:]
+    result.wanted = wanted_of(me, hosted, loaded_here)
+    result.opponent_wanted = wanted_of(1 - me, hosted, loaded_here)
+    result.reason = hosted[me].reason if me in hosted else ""
+    result.opponent_reason = hosted[1 - me].reason if 1 - me in hosted else ""
     opponent_error = hosted[1 - me].error if 1 - me in hosted else ""
     result.opponent_stderr = (opponent_error or _first_stderr(env, 1 - me))[-4000:]
     raw = final[me].observation.players_raw

@@ -2,7 +2,6 @@
 built-in agents. Every file is checked before anything is written: it exists, it loads with kaggle-environments'
 loader (in a separate process, as it will be in a match), and it yields a callable."""
 
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,6 +10,8 @@ from common.errors import ParticipantError
 from common.files import sha256_of
 from common.kaggle import BUILTIN_AGENTS
 from runtimes.hosted import probe_load
+from runtimes.registry import Runtime, current_runtime
+from runtimes.sandbox import Limits
 
 ENGINE = "engine"
 LOAD_TIMEOUT = 120.0  # seconds a participant may take to load in the probe
@@ -27,9 +28,10 @@ class Participant:
         return self.agent not in (ENGINE, *BUILTIN_AGENTS)
 
 
-def resolve_participants(given: list[str], engine: bool, python: str = sys.executable) -> list[Participant]:
+def resolve_participants(given: list[str], engine: bool, runtime: "Runtime | None" = None,
+                         sandbox: "dict | None" = None) -> list[Participant]:
     """Participants in the order given (the engine last); one-line errors for missing, unloadable or repeated
-    ones. Files are loaded with `python` (the interpreter of the runtime they will play in)."""
+    ones. Files are loaded in `runtime` (default: this interpreter's), in the sandbox they will play in."""
     participants = []
     for text in given:
         if text in BUILTIN_AGENTS:
@@ -53,7 +55,8 @@ def resolve_participants(given: list[str], engine: bool, python: str = sys.execu
                                "name more main.py files or built-ins, or add --engine")
     files = [p for p in participants if p.is_file]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        problems = pool.map(lambda participant: load_problem(participant, python), files)
+        problems = pool.map(lambda participant: load_problem(participant, runtime or current_runtime(), sandbox),
+                            files)
         for participant, problem in zip(files, problems, strict=True):
             if problem:
                 raise ParticipantError(participant.name, problem, "fix the file: kaggle-environments plays the "
@@ -82,6 +85,8 @@ def _refuse_duplicates(participants: list[Participant]) -> None:
         seen[key] = participant
 
 
-def load_problem(participant: Participant, python: str = sys.executable) -> str:
-    """'' if the file loads to a callable in a fresh process of `python`, else what went wrong."""
-    return probe_load(python, participant.agent, timeout=LOAD_TIMEOUT)
+def load_problem(participant: Participant, runtime: Runtime, sandbox: "dict | None" = None) -> str:
+    """'' if the file loads to a callable in a fresh process of `runtime` (in a sandbox of these limits, if
+    given), else what went wrong."""
+    return probe_load(runtime.python, participant.agent, timeout=LOAD_TIMEOUT,
+                      sandbox=Limits.from_dict(sandbox) if sandbox else None, environment=runtime.spec.environment)

@@ -14,8 +14,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from common.errors import RayClusterError
+from harness.isolation import match_memory
 from harness.processes import run_match
 from harness.results import MatchResult, MatchSpec
+from runtimes.sandbox import gigabytes
 
 TASK_RETRIES = 3  # a match whose node dies is played again elsewhere, up to this many times
 BUNDLE_LIMIT = 200 * 1024 * 1024  # bytes of Python files sent per participant
@@ -121,6 +123,16 @@ class RayPool:
         self.address, self.match_timeout = address, match_timeout
         connect(address)
 
+    def _check_fits(self, memory: int) -> None:
+        import ray
+
+        largest = max((node.get("Resources", {}).get("memory", 0) for node in ray.nodes() if node.get("Alive")),
+                      default=0)
+        if memory and memory > largest:
+            raise RayClusterError(None, f"--ray {self.address}: a match's sandboxed agents need {gigabytes(memory)} "
+                                  f"and the largest node offers Ray {gigabytes(int(largest))}",
+                                  "pass a smaller --agent-memory, or add a node with more memory")
+
     def describe(self) -> str:
         import ray
 
@@ -138,11 +150,16 @@ class RayPool:
                                                   max_task_retries=-1).remote()
         files = sorted({agent for spec in specs for agent in (spec.candidate, spec.opponent) if Path(agent).is_file()})
         bundles = {agent: ray.put(bundle(agent)) for agent in files}
-        task = ray.remote(play_remote).options(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)
+        task = ray.remote(play_remote)
+        self._check_fits(max((match_memory(sum(1 for agent in (spec.candidate, spec.opponent) if agent in bundles),
+                                           spec.sandbox) for spec in specs), default=0))
         pending = {}
         for spec in specs:
             needed = {agent: bundles[agent] for agent in (spec.candidate, spec.opponent) if agent in bundles}
-            pending[task.remote(asdict(spec), needed, board, self.match_timeout)] = spec
+            memory = match_memory(len(needed), spec.sandbox)  # Ray places a match where its sandboxes fit
+            placed = task.options(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False,
+                                  **({"memory": memory} if memory else {}))
+            pending[placed.remote(asdict(spec), needed, board, self.match_timeout)] = spec
         try:
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)

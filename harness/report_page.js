@@ -1,5 +1,5 @@
 // report.html's own script: draws the plotly figures, and each match's replay on a canvas, from the JSON in
-// #gfsub-data. A click on a point of a match's step-time plot moves its replay to that step. No network.
+// #gfsub-data. A click on a point of a match's step-time or margin plot moves its replay to that step. No network.
 "use strict";
 const DATA = JSON.parse(document.getElementById("gfsub-data").textContent);
 const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["toImage"] };
@@ -15,16 +15,20 @@ const PITCH = { x: 1.1, y: 0.5 };
 class Replay {
   constructor(container, replay) {
     this.frames = replay.frames;
+    this.wanted = replay.wanted || null; // per candidate step (step 1 first): top-3 actions, values, margin
+    this.mark = replay.mark || null; // a step to flag: {step, label} (a replay's failing or first different step)
+    this.actor = replay.actor || "candidate"; // whose action the frames hold
     this.index = 0;
     this.timer = null;
     container.innerHTML =
       '<canvas width="880" height="400"></canvas><div class="controls">' +
       '<button type="button">play</button> <input type="range" min="0" value="0" style="width:60%"> ' +
-      '<span class="info"></span></div>';
+      '<span class="info"></span><div class="choice"></div></div>';
     this.canvas = container.querySelector("canvas");
     this.button = container.querySelector("button");
     this.slider = container.querySelector("input");
     this.info = container.querySelector(".info");
+    this.choice = container.querySelector(".choice");
     this.slider.max = String(Math.max(0, this.frames.length - 1));
     this.button.addEventListener("click", () => this.toggle());
     this.slider.addEventListener("input", () => this.show(Number(this.slider.value)));
@@ -91,8 +95,22 @@ class Replay {
     dot(ball[0], ball[1], "#ffffff", 4);
     const name = action === null || action === undefined ? "-" : `${action} ${DATA.actions[action] || "?"}`;
     const ms = seconds === null || seconds === undefined ? "-" : `${(seconds * 1000).toFixed(2)} ms`;
-    this.info.textContent = `step ${step} · score ${score[0]}-${score[1]} (left-right) · candidate ` +
-      `action ${name} · step time ${ms}`;
+    const marked = this.mark && this.mark.step === step ? ` · ${this.mark.label}` : "";
+    this.info.textContent = `step ${step} · score ${score[0]}-${score[1]} (left-right) · ${this.actor} ` +
+      `action ${name} · step time ${ms}${marked}`;
+    this.choice.textContent = this.describeChoice(step);
+  }
+
+  // What the model wanted at this step: its choice and the runner-up, by name, with their values.
+  describeChoice(step) {
+    if (!this.wanted) return "no Q-values: not a gfsub main.py";
+    const top = this.wanted.top[step - 1];
+    if (!top) return "no Q-values at this step";
+    const values = this.wanted.values[step - 1];
+    const named = (i) => `${DATA.actions[top[i]]} (${values[i].toPrecision(4)})`;
+    let text = `model chose ${named(0)}`;
+    if (top.length > 1) text += ` · runner-up ${named(1)} · margin ${this.wanted.margin[step - 1].toPrecision(3)}`;
+    return text;
   }
 }
 
@@ -101,11 +119,13 @@ for (const [id, replay] of Object.entries(DATA.replays)) {
   if (!container) continue;
   const player = new Replay(container, replay);
   container.dataset.ready = "1";
-  const plot = document.getElementById(replay.plot);
-  if (plot && plot.on) {
-    plot.on("plotly_click", (event) => {
-      if (event.points && event.points.length) player.seek(event.points[0].x);
-    });
+  for (const plotId of replay.plots || []) {
+    const plot = document.getElementById(plotId);
+    if (plot && plot.on) {
+      plot.on("plotly_click", (event) => {
+        if (event.points && event.points.length) player.seek(event.points[0].x);
+      });
+    }
   }
 }
 document.body.dataset.rendered = "1";

@@ -22,6 +22,7 @@ class MatchSpec:
     video: bool = False  # save the engine's own rendering, match-NNN.webm (rendering costs ~3x the match)
     runtime: str = "current"  # where file agents run: "current" loads the candidate in the match process
     isolated: bool = False  # each file agent in its own process (league: helper modules of two agents never meet)
+    sandbox: "dict | None" = None  # Limits: every file agent in a sandbox of its own (None: unsandboxed)
     episode: bool = True  # write match-NNN.json (the episode as kaggle-environments records it)
     scenario: str = SCENARIO
 
@@ -38,6 +39,8 @@ class MatchResult:
     durations: list = field(default_factory=list)  # the candidate's per-step seconds, step 1 (the load) first
     stderr: str = ""
     opponent_stderr: str = ""  # when the opponent is another main.py hosted in its own process
+    reason: str = ""  # one line, when the candidate forfeited: "memory limit 4 GB exceeded", "raised KeyError: ..."
+    opponent_reason: str = ""
     debug_info: str = ""
     episode: "str | None" = None
     video: "str | None" = None
@@ -45,6 +48,8 @@ class MatchResult:
     runtime_versions: str = ""
     runtime_overhead_p50: "float | None" = None
     wall: float = 0.0  # seconds the match process ran
+    wanted: "dict | None" = None  # what a gfsub candidate wanted per step (wanted.compact); None for other agents
+    opponent_wanted: "dict | None" = None
 
     @property
     def index(self) -> int:
@@ -58,6 +63,18 @@ class MatchResult:
             return "win", "opponent"
         own, opponent = self.score
         return ("win" if own > opponent else "loss" if own < opponent else "draw"), None
+
+    def forfeit_reason(self, candidate: bool = True) -> str:
+        """Why that side forfeited, in one line: its process's verdict ("memory limit 4 GB exceeded", "killed by
+        signal 9 at step 20"), else the last line of what it printed; '' when it did not forfeit."""
+        status = self.status if candidate else self.opponent_status
+        if status not in (CANDIDATE_FORFEITS if candidate else FORFEITS):
+            return ""
+        reason = self.reason if candidate else self.opponent_reason
+        if reason:
+            return reason
+        lines = (self.stderr if candidate else self.opponent_stderr).strip().splitlines()
+        return lines[-1][:300] if lines else ""
 
     def to_dict(self) -> dict:
         """One results.jsonl line: the spec's fields and the result's, flat."""

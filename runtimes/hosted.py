@@ -8,10 +8,12 @@ kaggle-environments' own per-step timer therefore includes.
 
 import json
 import os
+import select
+import signal
 import struct
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +21,12 @@ from pathlib import Path
 import orjson
 
 from runtimes.registry import Runtime
+from runtimes.sandbox import AGENT_FOLDER, Cgroups, Limits, sandboxed_command
 
 WORKERS = Path(__file__).with_name("workers")
 WORKER = WORKERS / "agent_worker.py"
+MAX_REPLY = 64 * 1024 ** 2  # bytes: a longer length prefix is garbage
+READY_MARK = b"\n--- gfsub agent worker ready ---\n"  # written by the worker to its stderr once it is up
 
 
 def worker_command(python: str, worker: Path, *args: str) -> list:
@@ -70,16 +75,27 @@ def missing_module_hint(module: str, runtime: Runtime, agent_file: "str | None" 
 
 
 class RuntimeAgent:
-    """Callable like a kaggle-environments agent: `agent(observation, configuration) -> action`."""
+    """Callable like a kaggle-environments agent: `agent(observation, configuration) -> action`.
 
-    def __init__(self, runtime: Runtime, agent_file: "str | Path") -> None:
+    With `sandbox` (Limits), the worker runs in a sandbox of its own (sandbox.py): the agent's folder is then at
+    /kaggle_simulations/agent, as on Kaggle, and everything the agent starts ends with `close()`."""
+
+    def __init__(self, runtime: Runtime, agent_file: "str | Path", sandbox: "Limits | None" = None,
+                 record_values: bool = True) -> None:
         self.runtime = runtime
+        self.record_values = record_values  # ask for a gfsub main.py's values behind each action
+        self.values = []  # per answered call: those values, or None (not a gfsub agent)
         self.agent_file = str(Path(agent_file).resolve())
+        self.sandbox = sandbox
         self.process = None
         self.error = ""  # the full traceback / reason of the last failure, for reports
+        self.reason = ""  # one line: why the agent forfeited ("memory limit 4 GB exceeded", "killed by signal 9")
         self.stats = CallStats()
         self.start_seconds = 0.0
-        self._log = None
+        self.steps = 0  # calls answered
+        self.loaded = False  # the agent's file has been loaded (by the first call)
+        self._output = None
+        self._cgroups = None
         self._configured = False
 
     # ----- process ---------------------------------------------------------------------------------------------
@@ -88,16 +104,27 @@ class RuntimeAgent:
         start = time.perf_counter()
         to_worker_read, to_worker_write = os.pipe()
         from_worker_read, from_worker_write = os.pipe()
-        self._log = tempfile.TemporaryFile()  # the worker's own fd-level output (e.g. TensorFlow's C++ logs)
-        self.process = subprocess.Popen(
-            worker_command(self.runtime.python, WORKER, str(to_worker_read), str(from_worker_write), self.agent_file),
-            pass_fds=(to_worker_read, from_worker_write), stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, cwd=str(Path(self.agent_file).parent),
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **self.runtime.spec.environment})
-        os.close(to_worker_read)
-        os.close(from_worker_write)
+        output_read, output_write = os.pipe()  # the worker's own fd-level output (crash messages, C++ logs)
+        fds = [str(to_worker_read), str(from_worker_write)]
+        environment = {"TF_CPP_MIN_LOG_LEVEL": "2", **self.runtime.spec.environment}
+        if self.sandbox is not None:
+            self._cgroups = Cgroups(self.sandbox, f"gfsub-{os.getpid()}-{id(self)}")
+            inside = f"{AGENT_FOLDER}/{Path(self.agent_file).name}"
+            command = sandboxed_command(self.runtime.python, WORKER, [*fds, inside],
+                                        agent_folder=str(Path(self.agent_file).parent), limits=self.sandbox,
+                                        cgroups=self._cgroups, environment=environment)
+            env, cwd = {}, "/"
+        else:
+            command = worker_command(self.runtime.python, WORKER, *fds, self.agent_file)
+            env, cwd = {**os.environ, **environment}, str(Path(self.agent_file).parent)
+        self.process = subprocess.Popen(command, pass_fds=(to_worker_read, from_worker_write),
+                                        stdin=subprocess.DEVNULL, stdout=output_write, stderr=output_write,
+                                        cwd=cwd, env=env, start_new_session=True)
+        for descriptor in (to_worker_read, from_worker_write, output_write):
+            os.close(descriptor)
+        self._output = OutputTail(output_read)
         self._requests = os.fdopen(to_worker_write, "wb")
-        self._replies = os.fdopen(from_worker_read, "rb")
+        self._replies = os.fdopen(from_worker_read, "rb", buffering=0)  # unbuffered: select() sees every byte
         self._receive()  # the worker's hello: it is up and its loader is imported
         self.start_seconds = time.perf_counter() - start
         return self
@@ -113,11 +140,21 @@ class RuntimeAgent:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self._kill()
+        self._kill()  # whatever the agent left behind
         self.process = None
-        if self._log is not None:
-            self._log.close()
+
+    def _kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.process.wait()
+        if self._cgroups is not None:
+            self._cgroups.kill_all()
+        if self._output is not None:
+            self._output.join()
 
     def __enter__(self) -> "RuntimeAgent":
         return self.start()
@@ -134,26 +171,54 @@ class RuntimeAgent:
         except (BrokenPipeError, OSError):
             self._crashed()
 
-    def _receive(self) -> dict:
-        header = self._replies.read(4)
-        if len(header) < 4:
-            self._crashed()
-        (length,) = struct.unpack("<I", header)
-        return json.loads(self._replies.read(length).decode("utf-8"))
+    def _receive(self, timeout: "float | None" = None) -> "dict | None":
+        """The next reply; None if none came within `timeout` seconds. The worker's note that the agent's file
+        has loaded ({"loaded": true}, before the first call's reply) is noted, not returned."""
+        end = None if timeout is None else time.perf_counter() + timeout
+        while True:
+            header = _read_exactly(self._replies, 4, end)
+            if header is None:
+                return None
+            if len(header) < 4:
+                self._crashed()
+            (length,) = struct.unpack("<I", header)
+            body = _read_exactly(self._replies, length, end) if length <= MAX_REPLY else b""
+            if body is None:
+                return None
+            try:
+                message = json.loads(body)
+            except ValueError:  # a garbled reply: the agent wrote to the worker's pipe, or forked a copy that did
+                message = None
+            if not isinstance(message, dict):
+                self._crashed("broke the worker's pipe protocol")
+            if not message.get("loaded"):
+                return message
+            self.loaded = True
 
     def worker_output(self) -> str:
         """The last lines the worker process printed outside the agent's calls (crash messages)."""
-        if self._log is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode("utf-8", "replace")[-3000:]
+        return self._output.text() if self._output is not None else ""
 
-    def _crashed(self) -> None:
+    def _crashed(self, how: str = "") -> None:
+        """The worker died (or broke the protocol: `how`): kill what is left, find out why, raise."""
+        limit = self._cgroups.verdict() if self._cgroups is not None else ""
+        if how:
+            self._kill()
         code = self.process.wait() if self.process is not None else None
+        self._kill()  # everything it left behind; its last output is read to the end
+        when = f"at step {self.steps + 1}" if self.loaded else "at import"
+        if limit:
+            self.reason = f"{limit} {when}"
+        elif how:
+            self.reason = f"{how} {when}"
+        elif code is not None and (code < 0 or code >= 128):
+            self.reason = f"killed by signal {-code if code < 0 else code - 128} {when}"
+        else:
+            self.reason = f"exited with status {code} {when}"
         detail = self.worker_output().strip()
-        summary = (f"the agent's process in runtime {self.runtime.name} exited with code {code}"
-                   + (f": {detail.splitlines()[-1]}" if detail else ""))
-        self.error = summary + ("\n" + detail if detail else "")
+        summary = f"the agent's process in runtime {self.runtime.name}: {self.reason}" + (
+            f" ({detail.splitlines()[-1]})" if detail else "")
+        self.error = summary + ("\n" + detail[-3000:] if detail else "")
         raise AgentProcessError(summary, self.error)
 
     def _failed(self, reply: dict) -> None:
@@ -163,21 +228,33 @@ class RuntimeAgent:
             details += missing_module_hint(reply["missing_module"], self.runtime, self.agent_file) + "\n"
         self.error = details
         last = details.strip().splitlines()[-1] if details.strip() else reply.get("exception", "error")
+        limit = self._cgroups.verdict() if self._cgroups is not None else ""  # e.g. fork() failed at the cap
+        when = "at import" if reply.get("at_import") else f"at step {self.steps + 1}"
+        self.reason = f"{limit} {when}" if limit else f"raised {last} {when}"
         raise AgentProcessError(f"in runtime {self.runtime.name} ({self.runtime.describe()}): {last}", details)
 
     # ----- calls ----------------------------------------------------------------------------------------------
     def __call__(self, observation, configuration=None):
         """One step: forward the agent's prints to this process's stdout/stderr (which kaggle-environments
-        captures), return its action, or raise (kaggle-environments then rules the match an ERROR)."""
+        captures), return its action, or raise (kaggle-environments then rules the match an ERROR). An agent that
+        does not answer within Kaggle's bound (the step limit plus the overage left, and a second) is killed and
+        the call returns once that time is up, which kaggle-environments rules a TIMEOUT, as Kaggle does."""
         if self.process is None:
             self.start()
+        if self.reason:  # killed for its time, or dead: kaggle-environments has ruled already
+            raise AgentProcessError(self.reason, self.error)
         start = time.perf_counter()
-        request = {"cmd": "act", "observation": observation}
+        request = {"cmd": "act", "observation": observation, "values": self.record_values}
         if not self._configured:
             request["configuration"] = configuration
             self._configured = True
         self._send(request)
-        reply = self._receive()
+        reply = self._receive(timeout=deadline(observation, configuration))
+        if reply is None:
+            self.reason = f"answered no call within {time.perf_counter() - start:.0f} s: out of time"
+            self.error = self.reason
+            self._kill()
+            return [0]
         if reply.get("stdout"):
             sys.stdout.write(reply["stdout"])
         if reply.get("stderr"):
@@ -185,6 +262,9 @@ class RuntimeAgent:
         if not reply["ok"]:
             sys.stderr.write(reply.get("error", ""))
             self._failed(reply)
+        self.steps += 1
+        if self.record_values:
+            self.values.append(reply.get("values"))
         self.stats.overhead.append(time.perf_counter() - start - reply["seconds"])
         return reply["action"]
 
@@ -199,14 +279,69 @@ class RuntimeAgent:
         return ReplayResult(reply["actions"], reply["q_values"], reply["seconds"])
 
 
-def probe_load(python: str, agent_file: str, timeout: float) -> str:
-    """'' if the file loads to a callable in a fresh worker process of `python` (the loader it will play under),
-    else what went wrong, in one line."""
-    read_end, write_end = os.pipe()
+def _read_exactly(stream, size: int, end: "float | None" = None) -> "bytes | None":
+    """`size` bytes from an unbuffered stream, fewer if it ends first, None if time.perf_counter() passes `end`."""
+    data = b""
+    while len(data) < size:
+        if end is not None:
+            ready, _, _ = select.select([stream], [], [], max(0.0, end - time.perf_counter()))
+            if not ready:
+                return None
+        chunk = stream.read(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def deadline(observation, configuration) -> "float | None":
+    """Seconds a call may take before Kaggle rules it a TIMEOUT: the step limit, the overage left, and a second."""
     try:
-        process = subprocess.Popen(worker_command(python, WORKER, "--probe", agent_file, str(write_end)),
-                                   pass_fds=(write_end,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, cwd=str(Path(agent_file).parent))
+        return float(configuration["actTimeout"]) + float(observation["remainingOverageTime"]) + 1.0
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class OutputTail:
+    """Reads a process's output in a thread, keeping its last `keep` bytes (an agent may print without end)."""
+
+    def __init__(self, descriptor: int, keep: int = 64 * 1024) -> None:
+        self._pipe, self._keep, self._data = os.fdopen(descriptor, "rb"), keep, b""
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with self._pipe:
+            for chunk in iter(lambda: self._pipe.read1(65536), b""):
+                self._data = (self._data + chunk)[-self._keep:]
+
+    def text(self) -> str:
+        """What the process printed after the worker's ready mark (before it: the loader's own messages)."""
+        return self._data.rpartition(READY_MARK)[2].decode("utf-8", "replace")
+
+    def join(self) -> None:
+        self._thread.join(timeout=5)
+
+
+def probe_load(python: str, agent_file: str, timeout: float, sandbox: "Limits | None" = None,
+               environment: "dict | None" = None) -> str:
+    """'' if the file loads to a callable in a fresh worker process of `python` (the loader it will play under, in
+    its sandbox when given), else what went wrong, in one line."""
+    read_end, write_end = os.pipe()
+    cgroups = None
+    try:
+        if sandbox is not None:
+            cgroups = Cgroups(sandbox, f"gfsub-probe-{os.getpid()}-{read_end}")
+            command = sandboxed_command(python, WORKER, ["--probe", f"{AGENT_FOLDER}/{Path(agent_file).name}",
+                                                         str(write_end)], agent_folder=str(Path(agent_file).parent),
+                                        limits=sandbox, cgroups=cgroups, environment=environment or {})
+            cwd, env = "/", {}
+        else:
+            command = worker_command(python, WORKER, "--probe", agent_file, str(write_end))
+            cwd, env = str(Path(agent_file).parent), {**os.environ, **(environment or {})}
+        process = subprocess.Popen(command, pass_fds=(write_end,), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd, env=env,
+                                   start_new_session=True)
         os.close(write_end)
         write_end = -1
         with os.fdopen(read_end, "rb") as pipe:
@@ -214,7 +349,7 @@ def probe_load(python: str, agent_file: str, timeout: float) -> str:
             try:
                 process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                process.kill()
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
                 return f"did not load within {timeout:.0f} s"
             data = pipe.read()
@@ -222,6 +357,8 @@ def probe_load(python: str, agent_file: str, timeout: float) -> str:
         for descriptor in (read_end, write_end):
             if descriptor >= 0:
                 os.close(descriptor)
+        if cgroups is not None:
+            cgroups.kill_all()
     if not data:
         return f"its loader process exited with code {process.returncode} without loading it"
     return json.loads(data)

@@ -18,9 +18,11 @@ LOG=$LOGS/install.log
 ENGINE_LOG=$LOGS/install-engine.log
 GFOOTBALL=2.10.2
 
-# What building the engine needs (google-research/football's compile notes), and what only the tests use.
+# What building the engine needs (google-research/football's compile notes), bubblewrap (each file agent's
+# sandbox), and what only the tests use.
 DEMO_APT=(libsdl2-dev libsdl2-image-dev libsdl2-ttf-dev libsdl2-gfx-dev libboost-thread-dev libboost-system-dev
-          libboost-filesystem-dev libboost-python-dev libgl1-mesa-dev libegl-dev cmake build-essential python3-dev)
+          libboost-filesystem-dev libboost-python-dev libgl1-mesa-dev libegl-dev cmake build-essential python3-dev
+          bubblewrap)
 TEST_APT=(chromium iproute2)  # report.html's browser test; the Ray test's network namespace
 
 case "$WHAT" in demo|test) ;; *) echo "usage: install.sh demo|test" >&2; exit 2;; esac

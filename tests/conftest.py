@@ -6,7 +6,7 @@ from common.kaggle import make_football
 
 # Session fixtures that play the engine: a test that uses one plays it too. Tests that build a main.py (which verifies
 # on the engine) or play matches say so themselves, with `pytestmark = pytest.mark.engine` or a mark of their own.
-ENGINE_FIXTURES = {"engine_observations", "both_sides_observations"}
+ENGINE_FIXTURES = {"engine_observations", "both_sides_observations", "gfsub_agents"}
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -45,3 +45,33 @@ def both_sides_observations() -> list:
     env = make_football(steps=2600, logdir="/tmp/gfsub-test-football")
     steps = env.run([random_agent, random_agent])
     return [state.observation.players_raw[0] for step in steps[:-1] for state in step if state.observation.players_raw]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, through playwright: report pages are opened in it (tests/pages.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.pages import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def gfsub_agents(tmp_path_factory, notebook_user_model) -> dict:
+    """Two gfsub main.py files of the notebook's network, built and verified by the real pipeline: "main" (the
+    session's user model) and "other" (the same network with other weights)."""
+    from builder.pipeline import build
+    from tests.user_model import notebook_model
+
+    folder = tmp_path_factory.mktemp("gfsub-agents")
+    built = {}
+    for name, model in (("main", notebook_user_model), ("other", notebook_model(seed=2))):
+        model.save(folder / f"{name}.keras")
+        (folder / name).mkdir()
+        built[name] = build(folder / f"{name}.keras", folder / name / "main.py", verify_steps=40,
+                            targets="current").output
+    return built

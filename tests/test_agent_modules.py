@@ -30,11 +30,10 @@ def agent(tmp_path_factory) -> Path:
     for name in names:
         (folder / f"{name}.py").write_text('OWNER = "the agent"\n')
     (folder / "main.py").write_text(textwrap.dedent(f"""
-        import os
         import sys
 
-        if os.getcwd() not in sys.path:  # Kaggle's 2020 loader put nothing on sys.path: agents added their folder
-            sys.path.append(os.getcwd())
+        # Kaggle's 2020 loader put nothing on sys.path: agents added their folder, where Kaggle had put it
+        sys.path.append("/kaggle_simulations/agent")
         HELPERS = [__import__(name) for name in {names!r}]
 
 

@@ -65,7 +65,7 @@ def test_video_is_the_engines_own_rendering_and_the_page_links_it(tmp_path, good
     video = report.matches[0].video
     assert video and video.endswith(".webm"), report.matches[0].video_note
     assert open(video, "rb").read(4) == b"\x1aE\xdf\xa3", "a WebM (Matroska/EBML) file"
-    from harness.html_report import rebuild
+    from harness.reports import rebuild
 
     assert "match-000.webm" in rebuild(tmp_path / "run").read_text()
 
@@ -76,8 +76,9 @@ def test_forfeits_fail_the_check(tmp_path, name, status):
     result, report = _check(tmp_path, _agent(tmp_path, name), "--matches", "1", "--steps", "10")
     assert result.exit_code == 1
     assert report["verdict"] == "FAIL" and report["matches"][0]["status"] == status
-    assert f"match 0 (left): {status}" in report["reasons"]
+    assert [r for r in report["reasons"] if r.startswith(f"match 0 (left): {status}")], report["reasons"]
     if name == "raises":
+        assert report["matches"][0]["reason"] == "raised ValueError: boom from the agent at step 1"
         assert "ValueError: boom from the agent" in report["matches"][0]["stderr"]
         assert "boom from the agent" in result.output, "the traceback excerpt is shown"
 

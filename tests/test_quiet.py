@@ -18,11 +18,11 @@ OWN_LINE = re.compile(
     r"|main\.py in each target runtime.*|step 1 = loading.*|wrote .*|matches( ━.*)?|step1, overage.*"
     r"|p50/p99/max of steps.*|runtime: .*|W/D/L .*|coverage: .*|PASS — report: .*"
     r"|league: \d+ participants.*|standings|pairs|rating ± uncertainty.*|from the first participant.*"
-    r"|league complete: .*|html report: .*)$")
+    r"|league complete: .*|agents: .*|html report: .*)$")
 
 
 def _gfsub(args: list, tmp_path, verbose: bool = False) -> list:
-    env = {**os.environ, "COLUMNS": "200"}  # wide enough that rich wraps no line
+    env = {**os.environ, "COLUMNS": "1000"}  # wide enough that rich wraps no line
     command = [sys.executable, "-m", "gfsub.cli", *(["--verbose"] if verbose else []), *args]
     out = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -57,7 +57,7 @@ def test_a_league_survives_losing_a_worker_node_mid_match(tmp_path, candidates):
             time.sleep(0.3)
         out, err = league.communicate(timeout=60)
         status = cluster.run([RAY, "status", "--address", cluster.address], capture_output=True, text=True)
-    assert killed_match is not None, "no match ran on the worker node"
+    assert killed_match is not None, "no match ran on the worker node: " + out[-2000:] + err[-2000:]
     assert league.returncode == 0, out + err
     lines = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
     assert sorted(line["index"] for line in lines) == list(range(12)), "every match exactly once"

@@ -221,12 +221,13 @@ def test_public_rule_based_agent_runs_on_its_era_runtime(tmp_path):
 def test_agent_process_that_exits_is_error_and_one_that_hangs_is_killed(tmp_path):
     out, report = _check(tmp_path, "exits_at_step_5", "py313", "--steps", "20", "--opponent", "do_nothing")
     assert report["matches"][0]["status"] == "ERROR"
-    assert "exited with code 3" in report["matches"][0]["stderr"]
+    assert "exited with status 3 at step 6" in report["matches"][0]["stderr"]  # obs["step"] 5: the 6th call
 
     out, report = _check(tmp_path, "hangs", "py313", "--steps", "5", "--opponent", "do_nothing",
                          "--match-timeout", "15")
     assert report["matches"][0]["status"] == "HUNG"
-    left = subprocess.run(["pgrep", "-f", str(tmp_path / "hangs.py")], capture_output=True, text=True).stdout
+    # The agent's processes name its folder (the sandbox mounts it; unsandboxed, the worker is given its path).
+    left = subprocess.run(["pgrep", "-f", "--", str(tmp_path)], capture_output=True, text=True).stdout
     assert left.strip() == "", "the agent's runtime process was killed with its match"
 
 

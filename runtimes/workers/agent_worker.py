@@ -11,8 +11,9 @@ dedicated pipes, so the agent's prints cannot corrupt them; its stdout/stderr of
 in the reply.
 
 Requests -> replies:
-  {"cmd": "act", "observation": {...}, "configuration": {...}}  -> {"ok", "action", "seconds", ...}
-      (the first act loads the agent, inside its timer, as on Kaggle)
+  {"cmd": "act", "observation": {...}, "configuration": {...}, "values": true}
+      -> {"ok", "action", "seconds", "values", ...} (values: a gfsub main.py's Q-values or logits, when asked)
+      (the first act loads the agent, inside its timer, as on Kaggle, and says {"loaded": true} once it has)
   {"cmd": "replay", "observations": [...], "configuration": {...}}
       -> {"ok", "actions", "q_values", "seconds"}: a fresh load, then every observation in order
 """
@@ -89,40 +90,61 @@ def to_json(value):
 
 
 def q_values_of(agent):
-    """The values (Q-values or logits) behind gfsub's last action (None for any other agent)."""
+    """The values (Q-values or logits) behind gfsub's last action (None for any other agent); the match process
+    reads an agent it loads itself the same way (harness/wanted.py)."""
     policy = getattr(agent, "__globals__", {}).get("POLICY")
-    values = getattr(policy, "last_values", getattr(policy, "last_q_values", None))
+    values = getattr(policy, "last_values", None)
     return None if values is None else [float(q) for q in values]
 
 
+class FirstChars(io.StringIO):
+    """An agent's prints of one call, up to `limit` characters (kaggle-environments keeps the first 1,024): an
+    agent that prints without end costs no memory here."""
+
+    limit = 16384
+
+    def write(self, text):
+        room = self.limit - self.tell()
+        if room > 0:
+            super().write(text[:room])
+        return len(text)
+
+
 class Host:
-    def __init__(self, path):
+    def __init__(self, path, on_loaded=lambda: None):
         self.path = path
         self.agent = None
         self.configuration = Struct()
+        self.on_loaded = on_loaded  # told once the agent's file is loaded, before its first call
 
     def act(self, request):
         observation = request["observation"]
         if "configuration" in request:  # sent with the first call only: it does not change during a match
             self.configuration = request["configuration"] or Struct()
         configuration = self.configuration
-        out, err = io.StringIO(), io.StringIO()
+        out, err = FirstChars(), FirstChars()
         start = time.perf_counter()
+        loading = self.agent is None
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 if self.agent is None:
                     self.agent = last_callable(self.path)
+                    self.on_loaded()
+                loading = False
                 action = call_agent(self.agent, observation, configuration)
             seconds = time.perf_counter() - start
-            return {"ok": True, "action": action, "seconds": seconds, "stdout": out.getvalue(),
-                    "stderr": err.getvalue()}
+            reply = {"ok": True, "action": action, "seconds": seconds, "stdout": out.getvalue(),
+                     "stderr": err.getvalue()}
+            if request.get("values"):  # what a gfsub main.py wanted: the values behind this action
+                reply["values"] = q_values_of(self.agent)
+            return reply
         except Exception as exc:  # noqa: BLE001 - reported to the match, which rules it an ERROR
-            return failure(exc, out.getvalue(), err.getvalue())
+            return dict(failure(exc, out.getvalue(), err.getvalue()), at_import=loading)
 
     def replay(self, request):
         configuration = request.get("configuration") or Struct()
         actions, q_values, seconds = [], [], []
-        out, err = io.StringIO(), io.StringIO()
+        out, err = FirstChars(), FirstChars()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 for observation in request["observations"]:
@@ -187,6 +209,7 @@ def probe(path, descriptor):
     os.write(descriptor, json.dumps(problem).encode())
 
 
+READY_MARK = b"\n--- gfsub agent worker ready ---\n"
 NO_CALLABLE = "defines no callable (kaggle-environments plays the last one)"
 
 
@@ -196,7 +219,9 @@ def main():
         return
     requests = open(int(sys.argv[1]), "rb")  # buffered: read(n) returns all n bytes
     replies = open(int(sys.argv[2]), "wb")
-    host = Host(sys.argv[3])
+    host = Host(sys.argv[3], on_loaded=lambda: write_message(replies, {"loaded": True}))
+    sys.stderr.flush()
+    os.write(2, READY_MARK)  # what the process prints from here on is the agent's
     write_message(replies, {"ok": True, "python": "{}.{}.{}".format(*sys.version_info[:3]), "loader": LOADER})
     while True:
         request = read_message(requests)
