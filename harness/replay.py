@@ -53,6 +53,8 @@ class ReplayReport:
     first_difference: "int | None" = None
     traceback: str = ""
     overage_left: float = OVERAGE_POOL
+    stderr_step: "int | None" = None  # the first step at which main.py wrote to stderr (a gfsub main.py's fallback)
+    stderr: str = ""  # what it wrote then
     wanted: "dict | None" = None  # what main.py wanted per step (harness.wanted.compact)
 
     @property
@@ -122,6 +124,8 @@ def replay(episode: Episode, side: int, main_py: Path, runtime, sandbox: "dict |
                 failure = failure_of(agent.reason, turn.step)
             seconds = time.perf_counter() - start
             report.steps.append(ReplayStep(turn.step, turn.recorded, played, seconds))
+            if agent.last_stderr.strip() and report.stderr_step is None:
+                report.stderr_step, report.stderr = turn.step, agent.last_stderr[-3000:]
             if not failure and seconds - act_timeout > pool:
                 failure = f"overage pool empty at step {turn.step:,} (it took {seconds:.2f} s with {pool:.2f} s left)"
             elif not failure and not valid(played, observation):
@@ -136,6 +140,9 @@ def replay(episode: Episode, side: int, main_py: Path, runtime, sandbox: "dict |
     report.first_difference = next((s.step for s in report.steps if s.recorded is not None and s.played is not None
                                     and s.played != s.recorded), None)
     report.verdict, report.sentence = judge(report, episode, failure)
+    if report.stderr_step is not None and not report.traceback:
+        first = report.stderr.strip().splitlines()[0][:200]
+        report.sentence += f"; main.py wrote to stderr at step {report.stderr_step:,}: {first}"
     return report
 
 

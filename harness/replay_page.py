@@ -36,6 +36,8 @@ def replay_page(run_dir: Path, report: ReplayReport) -> Path:
     ]
     if report.traceback:
         body.append(f"<h2>traceback at step {report.failed_step}</h2><pre>{html.escape(report.traceback)}</pre>")
+    elif report.stderr:
+        body.append(f"<h2>main.py's stderr at step {report.stderr_step}</h2><pre>{html.escape(report.stderr)}</pre>")
     body.append("<h2>every step</h2>" + step_table(report))
     replays = {}
     frames = replay_frames(Path(report.episode), SIDES[report.side], durations)

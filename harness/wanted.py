@@ -6,24 +6,30 @@ actions, their values, and the margin between the best and the runner-up: a few 
 Agents that are not gfsub's have no values, and their steps are None.
 """
 
+import base64
 from dataclasses import dataclass
+
+import numpy as np
 
 from common.kaggle import ACTION_NAMES
 
 TOP = 3
 
 
-def values_of(agent) -> "list | None":
-    """The values behind a gfsub agent's last action (None for any other agent). The agent worker, which runs
-    alone on a runtime's interpreter, reads them the same way (its `q_values_of`)."""
-    policy = getattr(agent, "__globals__", {}).get("POLICY")
-    values = getattr(policy, "last_values", None)
-    return None if values is None else [float(v) for v in values]
+def unpacked(values) -> "list | None":
+    """One step's values as floats, from what was recorded: base64 float32 bytes (a hosted agent), an array (an
+    agent loaded in the match process), a list, or None."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return np.frombuffer(base64.b64decode(values), dtype="<f4").tolist()
+    return np.asarray(values, dtype=np.float32).tolist()
 
 
 def compact(per_step: list) -> "dict | None":
     """Per-step value lists -> {"top": [[a, a, a]], "values": [[v, v, v]], "margin": [m]} (None where a step had
     none); None when no step had values (not a gfsub agent)."""
+    per_step = [unpacked(values) for values in per_step]
     if not any(values for values in per_step):
         return None
     top, best, margin = [], [], []
@@ -74,22 +80,26 @@ def action_counts(wanted: dict) -> list:
     return counts
 
 
-def recorded_file_agent(path: str, per_step: list):
+def recorded_file_agent(path: str, per_step: list, load=None):
     """A file agent for the match process, loaded as kaggle-environments loads a path (lazily, by the first call,
-    inside its timer) that appends the values behind each action to `per_step`."""
+    inside its timer; `load(path)` for another loader) that appends a copy of the values behind each action to
+    `per_step`."""
     from pathlib import Path
 
     from common.kaggle import load_like_kaggle
 
-    agent = None
+    load = load or load_like_kaggle
+    loaded = []  # [agent, its argument count, its policy (None: not a gfsub main.py)] once loaded
 
     def file_agent(observation, configuration):
-        nonlocal agent
-        if agent is None:
-            agent = load_like_kaggle(Path(path))
-        code = getattr(agent, "__code__", None)
-        action = agent(*[observation, configuration][:code.co_argcount if code else 2])
-        per_step.append(values_of(agent))
+        if not loaded:
+            agent = load(Path(path))
+            code = getattr(agent, "__code__", None)
+            loaded.extend([agent, code.co_argcount if code else 2, getattr(agent, "__globals__", {}).get("POLICY")])
+        agent, arguments, policy = loaded
+        action = agent(*(observation, configuration)[:arguments])
+        values = getattr(policy, "last_values", None)
+        per_step.append(None if values is None else values.copy())  # the forward may reuse its output buffer
         return action
 
     return file_agent

@@ -94,6 +94,7 @@ class RuntimeAgent:
         self.start_seconds = 0.0
         self.steps = 0  # calls answered
         self.loaded = False  # the agent's file has been loaded (by the first call)
+        self.last_stderr = ""  # what the agent printed to stderr during the last call
         self._output = None
         self._cgroups = None
         self._configured = False
@@ -257,8 +258,9 @@ class RuntimeAgent:
             return [0]
         if reply.get("stdout"):
             sys.stdout.write(reply["stdout"])
-        if reply.get("stderr"):
-            sys.stderr.write(reply["stderr"])
+        self.last_stderr = reply.get("stderr", "")
+        if self.last_stderr:
+            sys.stderr.write(self.last_stderr)
         if not reply["ok"]:
             sys.stderr.write(reply.get("error", ""))
             self._failed(reply)

@@ -129,6 +129,16 @@ def test_other_weights_differ_from_the_first_step_where_the_actions_part(played)
     assert report["verdict"] == "differs" and report["first_difference"] == expected
 
 
+def test_what_main_py_wrote_to_stderr_is_named_with_its_step(played):
+    (played / "grumbler.py").write_text('import sys\n\n\ndef agent(obs, config=None):\n    if obs["step"] == 10:\n'
+                                        '        print("model failed: playing the fallback", file=sys.stderr)\n'
+                                        '    return [0]\n')
+    done, report, run_dir = replayed(played, "check/match-000.json", "grumbler.py", "--side", "0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert first_line(done).endswith("; main.py wrote to stderr at step 11: model failed: playing the fallback")
+    assert report["stderr_step"] == 11 and "main.py's stderr at step 11" in (run_dir / "report.html").read_text()
+
+
 def test_an_episode_written_by_kaggle_environments_1_6_0_replays(played):
     from runtimes.registry import get_runtime, get_spec
 

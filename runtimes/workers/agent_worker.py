@@ -18,6 +18,7 @@ Requests -> replies:
       -> {"ok", "actions", "q_values", "seconds"}: a fresh load, then every observation in order
 """
 
+import base64
 import contextlib
 import inspect
 import io
@@ -97,6 +98,17 @@ def q_values_of(agent):
     return None if values is None else [float(q) for q in values]
 
 
+def packed_values_of(agent):
+    """The same values as little-endian float32 bytes in base64 (None for any other agent): a step pays for one
+    copy here and no float formatting; the match process unpacks them after the match (harness/wanted.py)."""
+    values = getattr(getattr(agent, "__globals__", {}).get("POLICY"), "last_values", None)
+    if values is None:
+        return None
+    if hasattr(values, "astype"):  # a numpy array: its bytes as they are
+        return base64.b64encode(values.astype("<f4").tobytes()).decode("ascii")
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode("ascii")
+
+
 class FirstChars(io.StringIO):
     """An agent's prints of one call, up to `limit` characters (kaggle-environments keeps the first 1,024): an
     agent that prints without end costs no memory here."""
@@ -136,7 +148,7 @@ class Host:
             reply = {"ok": True, "action": action, "seconds": seconds, "stdout": out.getvalue(),
                      "stderr": err.getvalue()}
             if request.get("values"):  # what a gfsub main.py wanted: the values behind this action
-                reply["values"] = q_values_of(self.agent)
+                reply["values"] = packed_values_of(self.agent)
             return reply
         except Exception as exc:  # noqa: BLE001 - reported to the match, which rules it an ERROR
             return dict(failure(exc, out.getvalue(), err.getvalue()), at_import=loading)
