@@ -24,12 +24,18 @@ EXIT_INTERRUPTED = 130  # Ctrl-C / SIGTERM: finished matches are kept, --resume 
 VERBOSE = {"on": os.environ.get("GFSUB_VERBOSE", "") not in ("", "0")}
 
 
+# click's own exceptions (usage errors, --help, a plain exit), and those of the click that typer 0.2x carries inside
+# (typer._click), whose base is typer.TyperException: they end the command as click means them to.
+CLICKS_OWN = (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, typer.Exit, typer.Abort,
+              *((typer.TyperException,) if hasattr(typer, "TyperException") else ()))
+
+
 @contextmanager
 def handled() -> Iterator[None]:
     """The one handler: whatever the block raises ends in one line and the exit code of its category."""
     try:
         yield
-    except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+    except CLICKS_OWN:
         raise  # click's own: usage errors (exit 2), --help, a plain exit
     except GfsubError as error:
         fail(error)

@@ -115,3 +115,13 @@ def test_odd_paths_are_one_line_exit_2_never_a_traceback(case, tmp_path, agent_f
     assert out.returncode == 2 and line.startswith("error: ") and expected in line, out.stderr
     assert " — " in line, "the line says what to do"
     assert not (tmp_path / "main.py").exists()
+
+
+@pytest.mark.parametrize("command", ["build", "check", "league", "replay", "report", "package", "runtime list"])
+def test_help_and_bad_options_end_as_click_means_them_never_as_a_bug(command, tmp_path):
+    """--help exits 0 and a bad option value is a usage error (exit 2), whichever click typer carries (typer 0.2x
+    brings its own, whose exceptions are not click's)."""
+    shown = _gfsub([*command.split(), "--help"], tmp_path)
+    assert shown.returncode == 0 and "Usage: gfsub" in shown.stdout and "internal error" not in shown.stderr
+    bad = _gfsub([*command.split(), "--no-such-option"], tmp_path)
+    assert bad.returncode == 2 and "No such option" in bad.stderr and "internal error" not in bad.stderr
