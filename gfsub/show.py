@@ -78,6 +78,9 @@ def check_report(report, run_dir: Path) -> None:
         if match.stderr and match.status != "DONE":
             console.print(f"[bold red]match {match.index} {match.status}[/]: agent stderr (last lines):")
             console.print(escape("\n".join(match.stderr.strip().splitlines()[-15:])), highlight=False)
+        if match.status != "DONE" and match.episode:
+            console.print(f"  replay it step by step: gfsub replay {escape(match.episode)} "
+                          f"{escape(report.config.main_py)}", highlight=False)
     overheads = [m.runtime_overhead_p50 for m in report.matches if m.runtime_overhead_p50 is not None]
     console.print(f"runtime: {escape(report.runtime.sentence())}"
                   + (f"; pipe round trip p50 {max(overheads) * 1e3:.2f} ms per step (inside the timings)"

@@ -18,15 +18,8 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+from era_keras import KERAS3, L, keras, ops  # beside this script, which its runtime runs by path
 
-KERAS3 = not os.environ.get("TF_USE_LEGACY_KERAS") and tuple(int(v) for v in tf.__version__.split(".")[:2]) >= (2, 16)
-if KERAS3:
-    import keras
-    from keras import ops
-else:
-    keras = tf.keras
-    ops = None
-L = keras.layers
 SIZES = {"test": {"filters": (8, 16, 16), "units": 64, "impala": (8, 16)},
          "bench": {"filters": (32, 64, 64), "units": 512, "impala": (16, 32, 32)}}
 

@@ -13,15 +13,8 @@ import sys
 
 import numpy as np
 import tensorflow as tf
+from era_keras import KERAS3, L, keras, ops  # beside this script, which its runtime runs by path
 
-KERAS3 = not os.environ.get("TF_USE_LEGACY_KERAS") and tuple(int(v) for v in tf.__version__.split(".")[:2]) >= (2, 16)
-if KERAS3:
-    import keras
-    from keras import ops
-else:
-    keras = tf.keras
-    ops = None
-L = keras.layers
 RNG = np.random.RandomState(0)
 ACTIVATIONS = ["relu", "relu6", "elu", "selu", "gelu", "swish", "silu", "tanh", "sigmoid", "hard_sigmoid",
                "softplus", "softsign", "softmax", "leaky_relu", "linear"]

@@ -65,6 +65,7 @@ def played(tmp_path_factory, gfsub_agents) -> Path:
     assert check.returncode == 0, check.stdout + check.stderr
     raiser = gfsub("check", "raiser.py", "--matches", "1", "--steps", "40", "--run-dir", "raiser", cwd=folder)
     assert raiser.returncode == 1 and "ERROR" in raiser.stdout, raiser.stdout + raiser.stderr
+    assert "replay it step by step: gfsub replay raiser/match-000.json " in raiser.stdout, "check says how"
     league = gfsub("league", "main.py", "run_right", "--matches-per-pair", "2", "--steps", "30", "--run-dir",
                    "league", cwd=folder)
     assert league.returncode == 0, league.stdout + league.stderr
@@ -151,6 +152,8 @@ def test_an_episode_written_by_kaggle_environments_1_6_0_replays(played):
     done, report, run_dir = replayed(played, "episode-1.6.0.json", "main.py", "--side", "0", "--runtime", "kaggle-2020")
     assert done.returncode == 0, done.stdout + done.stderr
     assert report["matched"] == 60 and "kaggle-2020 (Python 3.7" in report["runtime"]
+    checked = json.loads((played / "check" / "results.jsonl").read_text().splitlines()[0])["wanted"]
+    assert report["wanted"]["top"] == checked["top"], "Python 3.7 and numpy 1.18 want what current wanted"
 
 
 @pytest.mark.parametrize("case", ["not json", "truncated", "not football", "other scenario", "side 2",
@@ -195,6 +198,15 @@ def test_the_check_records_the_top_3_choices_compactly(played):
     per_step = len(json.dumps(wanted)) / 60
     assert per_step * 3002 < 300_000, f"{per_step:.0f} bytes per step: too much for a whole match"
     assert result["opponent_wanted"] is None, "the engine side has none"
+
+
+def test_a_main_py_loaded_in_the_match_process_records_the_same_choices(played):
+    done = gfsub("check", "main.py", "--matches", "1", "--steps", "60", "--run-dir", "in-process", "--no-sandbox",
+                 cwd=played)
+    assert done.returncode == 0, done.stdout + done.stderr
+    read = [json.loads((played / run / "results.jsonl").read_text().splitlines()[0]) for run in ("check", "in-process")]
+    assert read[1]["sandbox"] is None and read[0]["sandbox"] is not None
+    assert read[1]["wanted"] == read[0]["wanted"], "kaggle-environments' loader in the match process, or hosted"
 
 
 def test_the_league_records_what_each_gfsub_participant_wanted(played, browser):
