@@ -211,7 +211,10 @@ def sandboxed_command(python: str, worker: Path, args: list, *, agent_folder: st
     The runtime's venv and the interpreter it was made from are bound read-only at their own paths (a venv's python
     is a link to its base), the workers' folder at WORKER_FOLDER, the agent's folder at AGENT_FOLDER."""
     venv, base = Path(python).parent.parent, Path(os.path.realpath(python)).parent.parent
-    binds = ["--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+    # The scratch first: a venv or interpreter under /tmp (a $GFSUB_CACHE there) is then bound on top of it, not
+    # hidden under it.
+    binds = ["--size", str(limits.scratch), "--tmpfs", SCRATCH,
+             "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
              "--ro-bind-try", "/etc/localtime", "/etc/localtime"]
     for link in ("lib", "lib64", "bin", "sbin"):
         target = Path("/") / link
@@ -227,8 +230,8 @@ def sandboxed_command(python: str, worker: Path, args: list, *, agent_folder: st
                  **dict.fromkeys(THREAD_VARIABLES, threads), **environment}
     env = [item for key, value in variables.items() for item in ("--setenv", key, value)]
     inner = [python, "-I", "-B", f"{WORKER_FOLDER}/{worker.name}", *args]
-    bwrap = ["bwrap", *namespace_flags(), *binds, "--proc", "/proc", "--dev", "/dev", "--size", str(limits.scratch),
-             "--tmpfs", SCRATCH, "--remount-ro", "/", "--chdir", SCRATCH, "--clearenv", *env, *inner]
+    bwrap = ["bwrap", *namespace_flags(), *binds, "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/",
+             "--chdir", SCRATCH, "--clearenv", *env, *inner]
     capped = cgroups.capped if cgroups is not None else []
     if "memory" not in " ".join(capped) and shutil.which("prlimit"):
         # No memory cgroup to be had: an rlimit on the data segment instead (heap and private mappings).

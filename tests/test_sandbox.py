@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -318,6 +319,21 @@ def test_an_honest_agent_sees_its_folder_its_interpreter_and_nothing_else_of_the
                          "kaggle_simulations", *interpreter}, root
     assert folder == ["helper.py", "main.py"]
     assert len(pids) <= 2  # bwrap's init and the worker: no other process of the machine
+
+
+def test_a_runtime_whose_venv_lies_under_tmp_is_seen_above_the_scratch(tmp_path):
+    """A $GFSUB_CACHE under /tmp puts the runtimes' venvs there: the sandbox's scratch /tmp must not hide them."""
+    assert str(tmp_path).startswith("/tmp/")
+    venv = tmp_path / "cache" / "runtimes" / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    runtime = replace(current_runtime(), python=str(venv / "bin" / "python"))
+    path = hostile_agent(tmp_path / "a", "return [sys.prefix, sorted(os.listdir('/tmp'))]", 0)
+    agent = RuntimeAgent(runtime, path, LIMITS)
+    try:
+        prefix, scratch = agent(OBSERVATION, CONFIGURATION)["found"]
+    finally:
+        agent.close()
+    assert prefix == str(venv) and scratch == [str(tmp_path).split("/")[2]], "only the venv's own path in /tmp"
 
 
 # ----- in real matches -------------------------------------------------------------------------------------------
