@@ -56,3 +56,17 @@ def graph_model(model, folder):
 
     found = resolved(model, folder)
     return GraphModel(found.graph.as_data(), found.named)
+
+
+def still_running(processes: list, timeout: float) -> list:
+    """Those of `processes` still running after up to `timeout` s: not gone and not zombies (an exited process
+    whose parent died waits for pid 1 to collect its exit status; it runs nothing)."""
+    import psutil
+
+    def running(process) -> bool:
+        try:
+            return process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    return [process for process in psutil.wait_procs(processes, timeout=timeout)[1] if running(process)]

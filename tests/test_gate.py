@@ -16,6 +16,7 @@ from builder import build
 from gfsub.cli import app
 from harness.check import build_report, make_config, run_check
 from harness.package import package
+from tests.helpers import still_running
 from tests.user_model import notebook_model
 
 pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
@@ -147,12 +148,13 @@ def test_forfeits_count_as_losses_and_opponent_forfeits_as_wins(tmp_path, main_p
     raises = _write(tmp_path, "raises.py", "def agent(obs):\n    raise ValueError('boom')\n")
     lost = run_check(make_config(raises, matches=1, steps=10, opponent="engine", jobs=1), tmp_path / "a")
     assert (lost.record.wins, lost.record.draws, lost.record.losses) == (0, 0, 1) and lost.record.win_rate == 0.0
-    assert lost.matches[0].outcome == "loss" and lost.forfeits.candidate == ["match 0: ERROR"]
+    boom = "ERROR (raised ValueError: boom at step 1)"  # its reason, from its sandboxed process
+    assert lost.matches[0].outcome == "loss" and lost.forfeits.candidate == [f"match 0: {boom}"]
 
     won = run_check(make_config(main_py, matches=2, steps=10, opponent=str(raises), jobs=2),
                     tmp_path / "b")
     assert (won.record.wins, won.record.draws, won.record.losses) == (2, 0, 0) and won.verdict == "PASS"
-    assert won.forfeits.opponent == ["match 0: ERROR", "match 1: ERROR"] and won.forfeits.candidate == []
+    assert won.forfeits.opponent == [f"match 0: {boom}", f"match 1: {boom}"] and won.forfeits.candidate == []
     assert won.record.win_rate == 1.0
 
 
@@ -176,8 +178,8 @@ def test_a_signal_stops_a_real_run_within_2s_and_it_resumes(tmp_path, main_py, s
     out, err = gfsub.communicate(timeout=30)
     assert time.monotonic() - sent <= 2.0, "stopped within 2 s"
     assert gfsub.returncode == 130, err
-    gone, alive = psutil.wait_procs(children, timeout=1)
-    assert alive == [], f"processes left behind: {alive}"
+    running = still_running(children, timeout=1)
+    assert running == [], f"processes left behind: {running}"
     report = json.loads((run_dir / "report.json").read_text())
     assert report["verdict"] == "INTERRUPTED" and [m["index"] for m in report["matches"]] == [0]
     assert "continue with --resume" in report["reasons"][0] and "INTERRUPTED" in out

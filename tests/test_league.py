@@ -14,6 +14,7 @@ import pytest
 
 from harness.processes import run_match
 from harness.results import MatchSpec
+from tests.helpers import still_running
 
 AGENTS = Path(__file__).with_name("agents")
 SPRINTER, IDLER = str(AGENTS / "sprinter" / "main.py"), str(AGENTS / "idler" / "main.py")
@@ -103,7 +104,7 @@ def test_ctrl_c_keeps_finished_matches_leaves_no_process_and_resume_plays_each_m
     league.send_signal(signal.SIGINT)
     out, err = league.communicate(timeout=30)
     assert league.returncode == 130, err
-    assert psutil.wait_procs(children, timeout=2)[1] == [], "match and agent processes are gone"
+    assert still_running(children, timeout=2) == [], "match and agent processes are gone"
     assert "INTERRUPTED" in out and len(results(run_dir)) == 1
     resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
