@@ -20,7 +20,7 @@ class Call:
 
     layer: str
     class_name: str  # short: `Custom>SplitLayer` -> `SplitLayer`
-    module: str
+    module: str  # "" when the file names none (a class defined in __main__, e.g. a notebook, saves null)
     config: dict
     node_index: int
     args: list  # positional: Ref, a constant, or a list of them (a merge layer's inputs)
@@ -66,7 +66,7 @@ def functional_calls(config: dict) -> tuple:
             continue
         for index, node in enumerate(layer.get("inbound_nodes", [])):
             args, kwargs = _parse_node(node)
-            calls.append(Call(name, cls, layer.get("module", ""), layer.get("config", {}), index, args, kwargs))
+            calls.append(Call(name, cls, layer.get("module") or "", layer.get("config", {}), index, args, kwargs))
     inputs = [_ref(item) for item in _as_list_of_refs(config["input_layers"])]
     outputs = [_ref(item) for item in _as_list_of_refs(config["output_layers"])]
     missing = [ref.layer for ref in inputs if ref.layer not in shapes]
@@ -95,7 +95,7 @@ def sequential_calls(config: dict) -> tuple:
         if cls in NESTED_MODELS:
             raise ConfigGraphError(f"layer '{_layer_name(layer)}' is a nested {cls} model; gfsub reads the layers "
                                    "of one model")
-        calls.append(Call(_layer_name(layer), cls, layer.get("module", ""), layer.get("config", {}), 0, [previous]))
+        calls.append(Call(_layer_name(layer), cls, layer.get("module") or "", layer.get("config", {}), 0, [previous]))
         previous = Ref(_layer_name(layer))
     return calls, [(name, shape)], [previous]
 

@@ -8,6 +8,8 @@ SplitLayer registered under their package name, exactly as the reference noteboo
 import json
 import os
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +139,25 @@ def test_a_tf_keras_2_21_file_runs_its_reference_in_a_tf_keras_runtime(tmp_path,
     _assert_built_against_itself(result, "Keras 2.21", "tf-keras-2.21")
     got = main_py_q_values(result.output, engine_observations)
     assert np.max(np.abs(got - np.load(folder / "q_values.npy"))) <= 1e-4
+
+
+MAIN_MODULE_MODEL = """
+import inspect, sys
+from pathlib import Path
+import gfsub.demo
+globals().update({k: v for k, v in vars(gfsub.demo).items() if not k.startswith("__")})
+exec(compile(inspect.getsource(gfsub.demo.make_untrained_model), "notebook cell", "exec"))  # defined in __main__
+make_untrained_model(Path(sys.argv[1]))
+"""
+
+
+def test_a_split_layer_defined_in_a_notebooks_main_module_builds(tmp_path, engine_inputs):
+    """A custom layer class defined in `__main__` (a notebook, a script) is saved with `module: null` (how
+    `python -m gfsub.demo` wrote the demo's model): it is read like any other."""
+    saved = tmp_path / "notebook.keras"
+    subprocess.run([sys.executable, "-c", MAIN_MODULE_MODEL, str(saved)], check=True, capture_output=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    layers = json.loads(zipfile.ZipFile(saved).read("config.json"))["config"]["layers"]
+    assert [layer.get("module") for layer in layers if layer["class_name"] == "SplitLayer"] == [None]
+    result = build(saved, tmp_path / "main.py", verify_steps=30, targets="current")
+    assert result.parity.agreement == 1.0
