@@ -42,6 +42,9 @@ print(kaggle_environments.__version__)
 '''
 
 
+SLOW_REPLAY = []  # the sleeper's replay, started in the background by the fixture
+
+
 def gfsub(*args, cwd, background: bool = False):
     command = [sys.executable, "-m", "gfsub.cli", *args]
     env = {**os.environ, "COLUMNS": "400"}
@@ -71,6 +74,9 @@ def played(tmp_path_factory, gfsub_agents) -> Path:
     assert league.returncode == 0, league.stdout + league.stderr
     out, err = sleeper.communicate(timeout=300)
     assert sleeper.returncode == 1 and "TIMEOUT" in out, out + err
+    # Its replay sleeps through the pool too: it runs while the tests above the last one do.
+    SLOW_REPLAY.append(gfsub("replay", "sleeper/match-000.json", "sleeper.py", "--run-dir", "replay-sleeper",
+                             cwd=folder, background=True))
     return folder
 
 
@@ -106,15 +112,9 @@ def test_an_agent_that_raised_at_step_26_is_reproduced_there_with_its_traceback(
     assert 'raise KeyError("ball_owned_player")' in report["traceback"]
     assert report["matched"] == 25 and report["wanted"] is None, "25 recorded actions before; not a gfsub main.py"
     assert "traceback at step 26" in (run_dir / "report.html").read_text()
-
-
-def test_a_slow_agents_episode_reproduces_its_overage_exhaustion(played):
-    statuses = json.loads((played / "sleeper" / "match-000.json").read_text())["steps"][-1]
-    assert statuses[0]["status"] == "TIMEOUT"
-    done, report, run_dir = replayed(played, "sleeper/match-000.json", "sleeper.py")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert first_line(done).startswith("reproduced: overage pool empty at step 5 (it took 6")
-    assert report["failed_step"] == 5 and report["steps"][-1][3] > 60.5
+    (run_dir / "report.html").unlink()
+    rebuilt = gfsub("report", str(run_dir), cwd=played)  # `gfsub report` rewrites a replay's page too
+    assert rebuilt.returncode == 0 and "traceback at step 26" in (run_dir / "report.html").read_text()
 
 
 def test_other_weights_differ_from_the_first_step_where_the_actions_part(played):
@@ -249,3 +249,15 @@ def test_the_replay_page_marks_the_first_difference_and_seeks_it(played, browser
     page.page.dispatch_event("#r-replay input", "input")
     assert page.page.locator("#r-replay .info").inner_text().endswith("the first step played differently")
     assert page.errors == [] and page.requests == [page.url], (page.errors, page.requests)
+
+
+def test_a_slow_agents_episode_reproduces_its_overage_exhaustion(played):
+    """Last in this file: its replay (a minute of sleep) was started by the fixture."""
+    statuses = json.loads((played / "sleeper" / "match-000.json").read_text())["steps"][-1]
+    assert statuses[0]["status"] == "TIMEOUT"
+    out, err = SLOW_REPLAY[0].communicate(timeout=300)
+    assert SLOW_REPLAY[0].returncode == 0, out + err
+    report = json.loads((played / "replay-sleeper" / "report.json").read_text())
+    verdict = next(line for line in out.splitlines() if line.startswith("reproduced"))
+    assert verdict.startswith("reproduced: overage pool empty at step 5 (it took 6")
+    assert report["failed_step"] == 5 and report["steps"][-1][3] > 60.5
