@@ -54,12 +54,6 @@ class Choice:
     runner_up_value: "float | None"
     margin: "float | None"
 
-    def describe(self) -> str:
-        text = f"{ACTION_NAMES[self.action]} ({self.value:.4g})"
-        if self.runner_up is not None:
-            text += f", runner-up {ACTION_NAMES[self.runner_up]} ({self.runner_up_value:.4g}), margin {self.margin:.3g}"
-        return text
-
 
 def choice_at(wanted: dict, step: int) -> "Choice | None":
     """The choice at a 0-based step of a compact record (None where that step had no values)."""

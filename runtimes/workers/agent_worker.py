@@ -90,18 +90,22 @@ def to_json(value):
     raise TypeError(f"the agent returned {value!r}, which is not JSON")
 
 
+def last_values(agent):
+    """The values (Q-values or logits) behind a gfsub main.py's last action, as its policy holds them (None for any
+    other agent); the match process reads an agent it loads itself the same way (harness/wanted.py)."""
+    return getattr(getattr(agent, "__globals__", {}).get("POLICY"), "last_values", None)
+
+
 def q_values_of(agent):
-    """The values (Q-values or logits) behind gfsub's last action (None for any other agent); the match process
-    reads an agent it loads itself the same way (harness/wanted.py)."""
-    policy = getattr(agent, "__globals__", {}).get("POLICY")
-    values = getattr(policy, "last_values", None)
+    """Those values as floats."""
+    values = last_values(agent)
     return None if values is None else [float(q) for q in values]
 
 
 def packed_values_of(agent):
     """The same values as little-endian float32 bytes in base64 (None for any other agent): a step pays for one
     copy here and no float formatting; the match process unpacks them after the match (harness/wanted.py)."""
-    values = getattr(getattr(agent, "__globals__", {}).get("POLICY"), "last_values", None)
+    values = last_values(agent)
     if values is None:
         return None
     if hasattr(values, "astype"):  # a numpy array: its bytes as they are
