@@ -4,6 +4,7 @@ only `steps` (per step, one state per agent: action, observation, status) and `c
 """
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def read_episode(path: Path) -> Episode:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()) - 1:
+        if _cut_short(text, exc):
             raise EpisodeFileError(path, f"is cut short: its JSON ends unfinished at byte {len(text):,}",
                                    "download or copy the episode again, whole") from None
         raise EpisodeFileError(path, f"is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
@@ -98,6 +99,15 @@ def read_episode(path: Path) -> Episode:
         raise EpisodeFileError(path, f"is an episode of scenario {scenario!r}; gfsub replays Kaggle's {SCENARIO}",
                                "pass an episode of a Kaggle football match")
     return Episode(path, configuration, steps, str(data.get("version", "")))
+
+
+def _cut_short(text: str, error: json.JSONDecodeError) -> bool:
+    """The JSON stops mid-way: the error is at its end, in a string that runs into the end (the error points at
+    the string's start), or in a last token cut off (`tr` of true, `-` of a number)."""
+    tail = text[error.pos:].rstrip()
+    return (error.pos >= len(text.rstrip()) - 1 or error.msg.startswith("Unterminated string")
+            or any(word.startswith(tail) for word in ("true", "false", "null"))
+            or re.fullmatch(r"-?[0-9.eE+-]*", tail) is not None)
 
 
 def _is_football_step(step) -> bool:

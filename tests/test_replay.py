@@ -185,6 +185,19 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(played, tmp_path, case
     assert not (tmp_path / "out").exists()
 
 
+def test_an_episode_cut_anywhere_is_called_cut_short(played, tmp_path):
+    """Wherever a download stops (in a string, a number, a `true`), the line says the file is cut short."""
+    from common.errors import EpisodeFileError
+    from harness.episode import read_episode
+
+    text = (played / "check" / "match-000.json").read_text()
+    path = tmp_path / "cut.json"
+    for cut in range(1, len(text), len(text) // 400):
+        path.write_text(text[:cut])
+        with pytest.raises(EpisodeFileError, match="is cut short"):
+            read_episode(path)
+
+
 # ----- what the model wanted ---------------------------------------------------------------------------------
 def test_the_check_records_the_top_3_choices_compactly(played):
     result = json.loads((played / "check" / "results.jsonl").read_text().splitlines()[0])
