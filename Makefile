@@ -1,31 +1,36 @@
-# gfsub: the two commands are `make demo` and `make test`; each installs what it needs first (scripts/install.sh:
-# one line per step, the details in $GFSUB_CACHE/logs/install.log), once.
+# gfsub: the two commands are `make demo` and `make test`. Each first runs scripts/install.sh, which installs what
+# is missing (one line per step, the details in $GFSUB_CACHE/logs/install.log) and checks what is present by
+# importing it, so no stamp can stand for a package that is not there.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 DEMO   := demo
 LINTED := agent_runtime common runtimes builder harness gfsub tests benchmarks scripts
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint docs install-demo install-test clean
 
 # What the demo needs: the engine, TensorFlow, kaggle-environments, the runtimes of a default build.
-$(VENV)/.gfsub-demo: scripts/install.sh pyproject.toml
+install-demo:
 	@bash scripts/install.sh demo
-	@touch $@
 
-# What the tests need on top: pytest, ruff, playwright and Debian's chromium, Ray, every target runtime.
-$(VENV)/.gfsub-test: scripts/install.sh pyproject.toml
+# What the tests need on top: pytest (+ xdist), ruff, playwright and Debian's chromium, Ray, mkdocs, every runtime.
+install-test:
 	@bash scripts/install.sh test
-	@touch $@
 
-demo: $(VENV)/.gfsub-demo
+demo: install-demo
 	@$(PY) -m gfsub.demo --out $(DEMO)
 
-test: $(VENV)/.gfsub-test
+# Two pytest workers for the independent tests, then the tests marked `alone` (a Ray cluster, Ctrl-C, sandbox
+# limits) one at a time; the docs site built strict; the 15 slowest tests printed.
+test: install-test
 	@$(PY) -m ruff check $(LINTED)
-	@$(PY) -m pytest -q
+	@NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir build/site
+	@bash scripts/run_tests.sh
 
-lint: $(VENV)/.gfsub-test
+lint: install-test
 	@$(PY) -m ruff check $(LINTED)
+
+docs: install-test
+	@NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir build/site
 
 clean:
 	rm -rf $(DEMO) .pytest_cache build *.egg-info

@@ -35,7 +35,7 @@ mkdir -p "$LOGS" "$WHEELS"
 # step NAME COMMAND...: run COMMAND with its output in $LOG; print NAME and how long it took, or stop.
 step() {
   local name=$1 start=$SECONDS; shift
-  printf '%-58s' "$name"
+  printf '%-64s' "$name"
   if "$@" >>"$LOG" 2>&1; then
     printf '%5d s\n' $((SECONDS - start))
   else
@@ -44,13 +44,19 @@ step() {
     exit 1
   fi
 }
-present() { printf '%-58s%s\n' "$1" "present"; }
+present() { printf '%-64s%s\n' "$1" "present"; }
 
 py() { "$VENV/bin/python" "$@"; }
 pip_() { py -m pip --disable-pip-version-check --no-input -q "$@"; }
+# has NAME [VERSION]: NAME's distribution is installed (at VERSION, when given)
 has() { py -c 'import sys; from importlib.metadata import version
-try: sys.exit(0 if len(sys.argv) < 3 or version(sys.argv[1]) == sys.argv[2] else 1)
-except Exception: sys.exit(1)' "$@" 2>/dev/null; }
+name, want = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None
+try: got = version(name)
+except Exception: sys.exit(1)
+sys.exit(0 if want is None or got == want else 1)' "$@" 2>/dev/null; }
+# imports MODULE...: every module imports in the venv (what a step installs is there, not merely recorded)
+imports() { py -c 'import importlib, sys
+for name in sys.argv[1:]: importlib.import_module(name)' "$@" >/dev/null 2>&1; }
 
 missing_apt() {
   local pkg
@@ -111,7 +117,7 @@ if [ -x "$VENV/bin/python" ]; then present "venv ($VENV)"; else step "venv ($VEN
 # pyproject.toml's hash, kept in the venv: the packages are present when it is the one they were installed from
 stamp="$VENV/.gfsub-packages"
 project=$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)
-if [ "$(cat "$stamp" 2>/dev/null)" = "$project" ] && has gfsub; then
+if [ "$(cat "$stamp" 2>/dev/null)" = "$project" ] && has gfsub && imports tensorflow kaggle_environments; then
   present "Python packages (TensorFlow, kaggle-environments, ...)"
 else
   rm -f "$stamp"
@@ -128,19 +134,22 @@ fi
 
 # --- the engine, installed ------------------------------------------------------------------------------------
 if [ -n "$engine_pid" ]; then
-  printf '%-58s' "engine: gfootball $GFOOTBALL built from source (once)"
+  printf '%-64s' "engine: gfootball $GFOOTBALL built from source (once)"
   if wait_engine "$engine_pid"; then printf '%5d s\n' "$(cat "$ENGINE_LOG.seconds")"; else
     printf ' FAILED\n'; echo "install: the engine build failed — its output is at the end of $LOG" >&2; exit 1; fi
 else
   present "engine: gfootball $GFOOTBALL wheel ($WHEELS)"
 fi
 if [ "$WHAT" = test ]; then
-  extras=engine,test,ray label="engine and test tools (pytest, ruff, playwright, Ray)"
+  extras=engine,test,ray label="engine and test tools (pytest, ruff, playwright, Ray, mkdocs)"
+  tools=(pytest xdist filelock ruff playwright ray psutil mkdocs material)
 else
   extras=engine label="engine and its packages (gym, pygame, opencv)"
+  tools=()
 fi
+# present only when the engine and every tool of this step import: a stamp alone never stands for them
 if [ "$(cat "$stamp" 2>/dev/null)" = "$project" ] && has gfootball "$GFOOTBALL" \
-    && { [ "$WHAT" = demo ] || { has pytest && has ray; }; }; then
+    && imports gfootball.env "${tools[@]}"; then
   present "$label"
 else
   step "$label" pip_ install --no-build-isolation --find-links "$WHEELS" -e "$ROOT[$extras]"
