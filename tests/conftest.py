@@ -3,6 +3,7 @@
 import pytest
 
 from common.kaggle import make_football
+from tests.shared import made_once
 
 # Session fixtures that play the engine: a test that uses one plays it too. Tests that build a main.py (which verifies
 # on the engine) or play matches say so themselves, with `pytestmark = pytest.mark.engine` or a mark of their own.
@@ -17,11 +18,15 @@ def pytest_collection_modifyitems(items) -> None:
 
 
 @pytest.fixture(scope="session")
-def engine_observations() -> list:
+def engine_observations(tmp_path_factory) -> list:
     """120 consecutive kaggle observations of the left player from a real engine match (run_right vs engine AI)."""
-    env = make_football(steps=120, team_2=0, logdir="/tmp/gfsub-test-football")
-    steps = env.run(["run_right", "do_nothing"])
-    return [step[0].observation for step in steps[:-1]]
+
+    def play(folder) -> list:
+        env = make_football(steps=120, team_2=0, logdir=str(folder))
+        steps = env.run(["run_right", "do_nothing"])
+        return [step[0].observation for step in steps[:-1]]
+
+    return made_once(tmp_path_factory, "engine-observations", play)
 
 
 @pytest.fixture(scope="session")
@@ -32,19 +37,23 @@ def notebook_user_model():
 
 
 @pytest.fixture(scope="session")
-def both_sides_observations() -> list:
+def both_sides_observations(tmp_path_factory) -> list:
     """Raw observations of both controlled players over a long real match (2,600 steps of seeded random actions on
     both sides, the other 20 players by the engine AI): set pieces, the ball out of play, players on the touchlines."""
     import random
 
-    rng = random.Random(0)
+    def play(folder) -> list:
+        rng = random.Random(0)
 
-    def random_agent(obs, config=None):
-        return [rng.randrange(19)]
+        def random_agent(obs, config=None):
+            return [rng.randrange(19)]
 
-    env = make_football(steps=2600, logdir="/tmp/gfsub-test-football")
-    steps = env.run([random_agent, random_agent])
-    return [state.observation.players_raw[0] for step in steps[:-1] for state in step if state.observation.players_raw]
+        env = make_football(steps=2600, logdir=str(folder))
+        steps = env.run([random_agent, random_agent])
+        return [state.observation.players_raw[0] for step in steps[:-1] for state in step
+                if state.observation.players_raw]
+
+    return made_once(tmp_path_factory, "both-sides-observations", play)
 
 
 @pytest.fixture(scope="session")
@@ -67,11 +76,13 @@ def gfsub_agents(tmp_path_factory, notebook_user_model) -> dict:
     from builder.pipeline import build
     from tests.user_model import notebook_model
 
-    folder = tmp_path_factory.mktemp("gfsub-agents")
-    built = {}
-    for name, model in (("main", notebook_user_model), ("other", notebook_model(seed=2))):
-        model.save(folder / f"{name}.keras")
-        (folder / name).mkdir()
-        built[name] = build(folder / f"{name}.keras", folder / name / "main.py", verify_steps=40,
-                            targets="current").output
-    return built
+    def build_both(folder) -> dict:
+        built = {}
+        for name, model in (("main", notebook_user_model), ("other", notebook_model(seed=2))):
+            model.save(folder / f"{name}.keras")
+            (folder / name).mkdir()
+            built[name] = build(folder / f"{name}.keras", folder / name / "main.py", verify_steps=40,
+                                targets="current").output
+        return built
+
+    return made_once(tmp_path_factory, "gfsub-agents", build_both)

@@ -160,6 +160,7 @@ def test_forfeits_count_as_losses_and_opponent_forfeits_as_wins(tmp_path, main_p
 
 # ----- Ctrl-C and SIGTERM ----------------------------------------------------------------------------------------
 
+@pytest.mark.alone  # a signal, answered within 2 s
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_a_signal_stops_a_real_run_within_2s_and_it_resumes(tmp_path, main_py, signum):
     run_dir = tmp_path / "run"

@@ -88,6 +88,7 @@ def test_a_local_league_rates_files_builtins_and_the_engine_and_resumes_only_wit
     assert len(changed.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.alone  # Ctrl-C: timed, and counts processes
 @pytest.mark.engine
 def test_ctrl_c_keeps_finished_matches_leaves_no_process_and_resume_plays_each_match_once(tmp_path):
     run_dir = tmp_path / "league"

@@ -14,7 +14,7 @@ from builder import build
 from tests.ray_cluster import RAY, ray_cluster
 from tests.user_model import notebook_model
 
-pytestmark = pytest.mark.engine  # builds main.py files or plays matches on the real engine
+pytestmark = [pytest.mark.engine, pytest.mark.alone]  # the real engine, on a Ray cluster of its own
 
 GFSUB = str(Path(RAY).with_name("gfsub"))
 

@@ -157,7 +157,9 @@ def test_real_match_under_kaggle_2020_passes(default_model, tmp_path):
     assert report["runtime"]["name"] == "kaggle-2020" and "Python 3.7" in report["runtime"]["versions"]
     for match in report["matches"]:
         assert match["status"] == "DONE" and match["timing"]["steps"] == 150 and match["stderr"] == ""
-        assert 0 < match["runtime_overhead_p50"] < 0.005
+        # the pipe's round trip is measured and sane; how fast it is, benchmarks/bench_sandbox.py measures (a
+        # loaded machine doubles it), so this bound only catches a step that waits: a tenth of actTimeout
+        assert 0 < match["runtime_overhead_p50"] < 0.05
     assert "pipe round trip p50" in " ".join(out.output.split())
 
 

@@ -132,6 +132,7 @@ def test_killing_its_parent_and_every_process_it_sees_reaches_no_process_outside
 
 
 # ----- limits --------------------------------------------------------------------------------------------------
+@pytest.mark.alone  # a sandbox limit: counts the machine's processes or memory
 @WHEN
 def test_a_fork_bomb_is_bounded_by_the_process_cap_and_leaves_nothing(tmp_path, at):
     body = """
@@ -145,6 +146,7 @@ def test_a_fork_bomb_is_bounded_by_the_process_cap_and_leaves_nothing(tmp_path, 
     assert len(psutil.pids()) < before + 32  # nothing of it is left (other tests' processes come and go)
 
 
+@pytest.mark.alone  # a sandbox limit: counts the machine's processes or memory
 @WHEN
 def test_a_memory_hog_forfeits_at_its_limit(tmp_path, at):
     body = """
@@ -157,6 +159,7 @@ def test_a_memory_hog_forfeits_at_its_limit(tmp_path, at):
     assert reason == f"memory limit 1 GB exceeded {when(at)}"
 
 
+@pytest.mark.alone  # a sandbox limit: counts the machine's processes or memory
 @WHEN
 def test_filling_the_scratch_disk_stops_at_its_cap(tmp_path, at):
     body = """
@@ -380,6 +383,7 @@ def league_matches(run_dir: Path) -> list:
     return json.loads((run_dir / "report.json").read_text())["matches"]
 
 
+@pytest.mark.alone  # a sandbox limit: counts the machine's processes or memory
 @pytest.mark.engine
 def test_a_league_with_two_hostile_agents_plays_every_match_once_and_the_honest_results_do_not_change(tmp_path):
     hog, killer = tmp_path / "hog" / "main.py", tmp_path / "killer" / "main.py"
@@ -444,6 +448,7 @@ def test_where_no_sandbox_can_be_made_file_agents_need_no_sandbox_and_the_run_sa
     assert "unsandboxed" in out.stdout
 
 
+@pytest.mark.alone  # a sandbox limit: counts the machine's processes or memory
 @pytest.mark.engine
 def test_jobs_are_planned_to_fit_the_machines_memory_at_the_agents_limit(tmp_path):
     from harness.isolation import machine_memory
