@@ -23,7 +23,7 @@ from agent_runtime.layers import OPS, convolve, max_pool, pad_amounts
 
 # A conv or pool layer is computed whole once a change reaches more than this share of its outputs, and the Dense
 # layer once more than DENSE_LAYER_WHOLE_ABOVE of its input positions moved: past these shares the incremental way
-# costs more (crossovers measured: benchmarks/bench_forward.py, table in benchmarks/FORWARD.md). The Dense layer's
+# costs more (crossovers measured: benchmarks/bench_forward.py, table in docs/benchmarks/forward.md). The Dense layer's
 # crossover is 0.4 for changes scattered at random but above 0.55 for a real match's resets, whose changes cluster.
 DENSE_ABOVE = 0.7
 DENSE_LAYER_WHOLE_ABOVE = 0.6

@@ -11,14 +11,17 @@ step (main.py's pipeline and forward, timed inside the runtime). Last, the cross
 pass's thresholds: the first convolution of each SMM family, incremental vs whole, on changes reaching a growing
 share of its outputs, and the notebook net's Dense layer on a real match's resets.
 
-    .venv/bin/python benchmarks/bench_forward.py     # prints the tables and writes benchmarks/FORWARD.md
+    .venv/bin/python benchmarks/bench_forward.py     # prints the tables and writes docs/benchmarks/forward.md
+    .venv/bin/python benchmarks/bench_forward.py --quick [--out F]  # 20 observations, 2 families at test size
+
+A runtime or family whose measurement fails is a FAILED row with the error's line, and the script then exits 1.
 """
 
+import argparse
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,13 +31,15 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-OUT = Path(__file__).with_name("FORWARD.md")
+OUT = ROOT / "docs" / "benchmarks" / "forward.md"
 FAMILY_SCRIPT = ROOT / "tests" / "era_families.py"
 FAMILIES = {  # family: its observation spec
     "dense_simple115": "simple115v2", "simple115_stack2": "simple115v2:stack=2", "nature_cnn": "smm:stack=4",
     "impala": "smm:stack=4", "two_input": "smm:scale=255,simple115v2", "batchnorm_cnn": "smm:scale=255:diff",
     "sequential_elu": "simple115", "functional_ops": "simple115v2",
 }
+QUICK_FAMILIES = ("dense_simple115", "impala")  # --quick: a dense net and the SMM net the agent step plays
+CROSSOVER_FAMILIES = ("nature_cnn", "impala", "two_input", "batchnorm_cnn")
 
 # Runs in a runtime (Python 3.7+): numpy (agent_runtime from this checkout), TFLite and Keras of that TensorFlow.
 RUNTIME_TIMING = r"""
@@ -135,22 +140,23 @@ def p99(seconds: list) -> float:
     return float(np.percentile(np.asarray(seconds[1:]), 99)) * 1e3
 
 
-def write_families(runtime: str, folder: Path, raws: list) -> dict:
-    """The families at their real sizes, trained and saved by the runtime's own Keras; -> {family: model file}."""
+def write_families(runtime: str, folder: Path, raws: list, families: tuple, size: str) -> dict:
+    """The families at their real sizes (size "bench"), trained and saved by the runtime's own Keras; -> {family:
+    model file}."""
     from builder.observations import fit_to_inputs, parse_specs
     from builder.reference_inputs import reference_inputs
     from runtimes.registry import ensure_runtime, get_spec
 
     ready = ensure_runtime(get_spec(runtime))
-    spec = {"out": str(folder), "families": list(FAMILIES), "formats": ["keras" if runtime == "current" else "h5"],
-            "data": {}, "check": {}, "size": "bench"}
-    for family, text in FAMILIES.items():
+    spec = {"out": str(folder), "families": list(families), "formats": ["keras" if runtime == "current" else "h5"],
+            "data": {}, "check": {}, "size": size}
+    for family in families:
+        text = FAMILIES[family]
         shapes = SHAPES[family]
         specs = fit_to_inputs(parse_specs(text), [f"x{i}" for i in range(len(shapes))], shapes)
         np.savez(folder / f"{family}-data.npz", *reference_inputs(specs, raws[:400]))
         spec["data"][family], spec["check"][family] = str(folder / f"{family}-data.npz"), []
-    subprocess.run([ready.python, str(FAMILY_SCRIPT), json.dumps(spec)], check=True, capture_output=True,
-                   env={**os.environ, **ready.spec.environment})
+    _run([ready.python, str(FAMILY_SCRIPT), json.dumps(spec)], {**os.environ, **ready.spec.environment})
     return {family: paths[0] for family, paths in json.loads((folder / "written.json").read_text())["written"].items()}
 
 
@@ -182,15 +188,26 @@ def timing_spec(files: dict, folder: Path, raws: list) -> dict:
     return spec
 
 
-def measure(runtime: str, folder: Path, raws: list) -> dict:
+def _run(command: list, env: dict) -> str:
+    """The command's stdout; RuntimeError with the line that names its error if it failed."""
+    from benchmarks.sections import error_in
+
+    out = subprocess.run(command, capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        name = Path(command[1]).name if command[1] != "-c" else "the timing"
+        raise RuntimeError(f"{name} exited {out.returncode}: {error_in(out.stderr or out.stdout)}")
+    return out.stdout
+
+
+def measure(runtime: str, folder: Path, raws: list, families: tuple, size: str) -> dict:
     from runtimes.registry import ensure_runtime, get_spec
 
-    spec = timing_spec(write_families(runtime, folder, raws), folder, raws)
+    spec = timing_spec(write_families(runtime, folder, raws, families, size), folder, raws)
     (folder / "timing.json").write_text(json.dumps(spec))
     ready = ensure_runtime(get_spec(runtime))
-    out = subprocess.run([ready.python, "-c", RUNTIME_TIMING, str(ROOT), str(folder / "timing.json")],
-                         capture_output=True, text=True, check=True, env={**os.environ, **ready.spec.environment})
-    return {**json.loads(out.stdout.strip().splitlines()[-1]), "files": spec}
+    out = _run([ready.python, "-c", RUNTIME_TIMING, str(ROOT), str(folder / "timing.json")],
+               {**os.environ, **ready.spec.environment})
+    return {**json.loads(out.strip().splitlines()[-1]), "files": spec}
 
 
 def family_rows(runtime: str, measured: dict) -> list:
@@ -224,33 +241,39 @@ def impala_agent_step(files: dict, observations: list, folder: Path) -> str:
             + ("met" if p99(seconds) <= 10 else "**not met**") + f"); step 1 (loading main.py) {seconds[0]:.2f} s")
 
 
-def crossover_rows(files: dict, raws: list, rng: np.random.Generator) -> list:
+def crossover_rows(files: dict, raws: list, rng: np.random.Generator, repeats: int = 20) -> tuple:
     """The first convolution of each SMM family (and every notebook layer): incremental vs whole on random changes
-    reaching a share of its outputs."""
+    reaching a share of its outputs; -> (rows, failures)."""
     from agent_runtime.graph import GraphModel
     from agent_runtime.incremental import incremental_forward
+    from benchmarks.sections import error_line, failed_row
     from builder.load import load_weights
     from builder.model_graph import check_graph
     from builder.observations import fit_to_inputs, parse_specs
     from builder.validate import resolve_model
 
     rows = ["| family, layer | share of outputs reached | incremental ms | whole ms |", "|---|---|---|---|"]
-    for family in ("nature_cnn", "impala", "two_input", "batchnorm_cnn"):
-        model = resolve_model(load_weights(files[family]), None)
-        check_graph(model.graph, model.named, Path(files[family]))
-        model.graph.output = model.graph.outputs[0]
-        specs = fit_to_inputs(parse_specs(FAMILIES[family]), model.graph.inputs, model.graph.input_shapes)
-        forward = incremental_forward(GraphModel(model.graph.as_data(), model.named), specs)
-        stage = forward.prefixes[0].stages[0]
-        rows += _stage_rows(f"{family}, conv1", stage, rng)
-    return rows
+    failures = []
+    for family in [f for f in CROSSOVER_FAMILIES if f in files]:
+        try:
+            model = resolve_model(load_weights(files[family]), None)
+            check_graph(model.graph, model.named, Path(files[family]))
+            model.graph.output = model.graph.outputs[0]
+            specs = fit_to_inputs(parse_specs(FAMILIES[family]), model.graph.inputs, model.graph.input_shapes)
+            forward = incremental_forward(GraphModel(model.graph.as_data(), model.named), specs)
+            stage = forward.prefixes[0].stages[0]
+            rows += _stage_rows(f"{family}, conv1", stage, rng, repeats)
+        except Exception as error:
+            failures.append(f"crossover {family}: {error_line(error)}")
+            rows.append(failed_row([f"{family}, conv1"], error_line(error), 4))
+    return rows, failures
 
 
-def _stage_rows(label: str, stage, rng: np.random.Generator) -> list:
+def _stage_rows(label: str, stage, rng: np.random.Generator, repeats: int) -> list:
     rows, n_inputs, channels = [], len(stage.padded_row), stage.base_padded.shape[1]
     for target in (0.1, 0.3, 0.5, 0.7, 0.9):
         incremental, whole, reached = [], [], []
-        for _ in range(20):
+        for _ in range(repeats):
             n = _inputs_reaching(stage, target, n_inputs, rng)
             changed = np.sort(rng.choice(n_inputs, n, replace=False))
             values = np.abs(rng.standard_normal((n, channels))).astype(np.float32)
@@ -311,37 +334,68 @@ def notebook_rows(raws: list, folder: Path) -> dict:
 
 
 def main() -> None:
+    from benchmarks.sections import add_common_options, error_line, failed_row, finish, output_file, scratch, write_file
     from common.kaggle import make_football
 
-    work = Path(tempfile.mkdtemp(prefix="gfsub-bench-forward-"))
-    print("playing one full match for its observations...", file=sys.stderr)
-    env = make_football(steps=3001, team_2=0, logdir=tempfile.mkdtemp())
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_options(parser, OUT)
+    args = parser.parse_args()
+    out = output_file(args, OUT)
+    families, size = (QUICK_FAMILIES, "test") if args.quick else (tuple(FAMILIES), "bench")
+    work = scratch("gfsub-bench-forward-")
+    print("playing one match for its observations...", file=sys.stderr)
+    env = make_football(steps=20 if args.quick else 3001, team_2=0, logdir=str(work / "match"))
     observations = [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
     raws = [obs["players_raw"][0] for obs in observations]
     here, old = work / "current", work / "kaggle-2020"
     here.mkdir()
     old.mkdir()
     print("training and timing the families here and in kaggle-2020...", file=sys.stderr)
-    measured_here = measure("current", here, raws)
-    measured_here["results"] = {**notebook_rows(raws, here), **measured_here["results"]}
-    measured_old = measure("kaggle-2020", old, raws)
     header = ["| family | runtime | numpy forward | numpy p50 / p99 ms | TFLite p50 / p99 ms | Keras tf.function "
               "p50 / p99 ms | alone: numpy / TFLite p50 ms | TFLite / numpy | numpy p50 <= TFLite p50 |",
               "|---|---|---|---|---|---|---|---|---|"]
-    rows = header + family_rows("current", measured_here) + family_rows(
-        f"kaggle-2020 (numpy {measured_old['numpy']}, TF {measured_old['tensorflow']})", measured_old)
-    impala = impala_agent_step({f: i["model"] for f, i in measured_old["files"].items()}, observations, old)
-    crossovers = crossover_rows({f: i["model"] for f, i in measured_here["files"].items()}, raws,
-                                np.random.default_rng(0))
-    text = (f"# Forward pass per family ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores)\n\n"
-            f"{len(raws)} real observations (one match, run_right vs the engine AI), each family's inputs through its "
-            "observation spec; families at their real sizes (tests/era_families.py, size bench), trained a few "
+    rows, failures, measured = list(header), [], {}
+    for runtime, folder in (("current", here), ("kaggle-2020", old)):
+        try:
+            measured[runtime] = measure(runtime, folder, raws, families, size)
+        except Exception as error:
+            failures.append(f"{runtime}: {error_line(error)}")
+            rows.append(failed_row(["all", runtime], error_line(error), 9))
+            continue
+        if runtime == "current":
+            try:
+                measured[runtime]["results"] = {**notebook_rows(raws, here), **measured[runtime]["results"]}
+            except Exception as error:
+                failures.append(f"notebook: {error_line(error)}")
+                rows.append(failed_row(["notebook", runtime], error_line(error), 9))
+        label = runtime if runtime == "current" else "kaggle-2020 (numpy {}, TF {})".format(
+            measured[runtime]["numpy"], measured[runtime]["tensorflow"])
+        rows += family_rows(label, measured[runtime])
+    impala = "impala net, full agent step in kaggle-2020: not measured (kaggle-2020 failed)"
+    if "kaggle-2020" in measured:
+        try:
+            impala = impala_agent_step({f: i["model"] for f, i in measured["kaggle-2020"]["files"].items()},
+                                       observations, old)
+        except Exception as error:
+            failures.append(f"impala agent step: {error_line(error)}")
+            impala = f"impala net, full agent step in kaggle-2020: FAILED: {error_line(error)}"
+    crossovers = ["(not measured: the current runtime failed)"]
+    if "current" in measured:
+        crossovers, failed = crossover_rows({f: i["model"] for f, i in measured["current"]["files"].items()}, raws,
+                                            np.random.default_rng(0), repeats=2 if args.quick else 20)
+        failures += failed
+    text = ("# Forward pass per family ({}, {} cores{})\n\n".format(time.strftime("%Y-%m-%d"), os.cpu_count(),
+                                                                  ", --quick" if args.quick else "")
+            + "{} real observations (one match, run_right vs the engine AI), each family's inputs through its "
+            "observation spec; families at {} (tests/era_families.py, size {}), trained a few "
             "epochs by the runtime's own Keras. Round robin: the three forwards take turns on each input (the p50 "
             "compared); alone: one forward over all inputs. numpy = main.py's forward (incremental where the graph "
-            "starts with layers the pass covers).\n\n" + "\n".join(rows) + "\n\n" + impala + "\n\n"
+            "starts with layers the pass covers).\n\n".format(len(raws), "their real sizes" if size == "bench"
+                                                               else "test size", size)
+            + "\n".join(rows) + "\n\n" + impala + "\n\n"
             "## Crossovers (thresholds of the incremental path)\n\n" + "\n".join(crossovers) + "\n")
-    OUT.write_text(text)
-    print("\n" + text)
+    write_file(out, text)
+    finish(failures)
 
 
 if __name__ == "__main__":
