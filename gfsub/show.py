@@ -1,12 +1,76 @@
-"""What gfsub's commands print: gfsub's own lines, to the terminal (third-party output goes to the log: quiet.py)."""
+"""What gfsub's commands print: gfsub's own lines, to the terminal (third-party output goes to the log: quiet.py).
 
+Off a terminal (CI, `| tee`, a log file) each message is one line: no wrapping, no colour, tables at their natural
+width, so that a grep finds a whole verdict; `COLUMNS`, when set, still gives the width (`Console`).
+"""
+
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rich.console import Console
+import rich.console
+from rich.console import ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
+
+UNBOUNDED = 100_000  # columns: the width of a stream that is not a terminal (no line of gfsub's is that long)
+
+
+class Console(rich.console.Console):
+    """A rich Console that wraps only on a terminal.
+
+    Whether its stream is a terminal is asked of the stream it writes to, the user's own (while a command runs,
+    quiet.py hands it a duplicate of the user's descriptor 1 or 2, whose 1 and 2 then point at the log). Written
+    to a pipe or a file it has no width (tables keep their natural width) and soft-wraps (a printed line is never
+    broken); rich already writes no colour or style codes there. `COLUMNS` (or a width given) keeps rich's own
+    behaviour. On a terminal its width is that terminal's, even with descriptors 1/2 redirected.
+    """
+
+    @property
+    def on_terminal(self) -> bool:
+        """Whether the stream written to is a terminal (its isatty: FORCE_COLOR asks for colour, not for wrapping)."""
+        isatty = getattr(self.file, "isatty", None)
+        try:
+            return bool(isatty and isatty())
+        except (ValueError, OSError):  # closed
+            return False
+
+    def _width_given(self) -> bool:
+        return self._width is not None or self._environ.get("COLUMNS", "").isdigit()
+
+    @property
+    def unbounded(self) -> bool:
+        """Lines are not wrapped: the stream is not a terminal and no width was given (COLUMNS or width=)."""
+        return not self._width_given() and not self.is_jupyter and not self.on_terminal
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        if self._width_given():
+            return size
+        if self.unbounded:
+            return ConsoleDimensions(UNBOUNDED, size.height)
+        if self.is_dumb_terminal:
+            return size
+        try:  # the terminal written to (rich asks descriptors 0-2, which quiet.py may have sent to the log)
+            columns = os.get_terminal_size(self.file.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            return size
+        return ConsoleDimensions(columns - self.legacy_windows, size.height) if columns else size
+
+    @size.setter
+    def size(self, new_size: tuple) -> None:
+        self._width, self._height = new_size
+
+    @property
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap or self.unbounded
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:
+        self._soft_wrap = value
+
 
 console = Console()
 errors = Console(stderr=True)
