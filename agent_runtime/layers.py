@@ -3,12 +3,15 @@
 `node` is the layer's entry in the graph (its settings, as plain data), `inputs` the arrays it receives (each with
 the batch axis first, as in Keras), `weights` its arrays in the order the graph lists them. Semantics are Keras'
 (channels last, `same` padding puts the larger half at the bottom/right, average pooling ignores padding).
+
+main.py holds this file and activations.py in one namespace: a layer named like an activation function ends in
+`_layer` (`elu_layer` is Keras' ELU layer, `elu` the activation it computes).
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from agent_runtime.activations import activate, softmax
+from agent_runtime.activations import activate, elu, leaky_relu, softmax
 
 
 # ----- windows: the convolution and pooling machinery ---------------------------------------------------------
@@ -236,13 +239,12 @@ def relu_layer(node, inputs, weights):
     return out
 
 
-def leaky_relu(node, inputs, weights):
-    return np.where(inputs[0] > 0, inputs[0], np.float32(node["negative_slope"]) * inputs[0])
+def leaky_relu_layer(node, inputs, weights):
+    return leaky_relu(inputs[0], node["negative_slope"])
 
 
-def elu(node, inputs, weights):
-    x = inputs[0]
-    return np.where(x > 0, x, np.float32(node["alpha"]) * np.expm1(np.minimum(x, np.float32(0.0))))
+def elu_layer(node, inputs, weights):
+    return elu(inputs[0], node["alpha"])
 
 
 def prelu(node, inputs, weights):
@@ -294,7 +296,7 @@ OPS = {
     "concatenate": concatenate, "add": add, "subtract": subtract, "multiply": multiply, "divide": divide,
     "average": average, "maximum": maximum, "minimum": minimum, "negative": negative,
     "batch_norm": batch_norm, "layer_norm": layer_norm, "rescale": rescale, "normalize": normalize,
-    "identity": identity, "activation": activation, "relu": relu_layer, "leaky_relu": leaky_relu, "elu": elu,
-    "prelu": prelu, "softmax": softmax_layer, "split": split, "dueling": dueling, "reduce": reduce,
-    "slice": slice_, "squeeze": squeeze, "expand_dims": expand_dims,
+    "identity": identity, "activation": activation, "relu": relu_layer, "leaky_relu": leaky_relu_layer,
+    "elu": elu_layer, "prelu": prelu, "softmax": softmax_layer, "split": split, "dueling": dueling,
+    "reduce": reduce, "slice": slice_, "squeeze": squeeze, "expand_dims": expand_dims,
 }

@@ -9,16 +9,23 @@ agent_runtime/layers.py or is refused.
 
 from builder.keras_calls import Call, ConfigGraphError, Ref
 
-# name -> activation, for every spelling of the same function
+
+def spelling(function: str) -> str:
+    """One spelling of an operation's name, whoever wrote it: `tf.math.truediv`, Keras 3's class `TrueDivide` and
+    `keras.ops.true_divide` are all `truedivide`, `ExpandDims` and `expand_dims` both `expanddims`."""
+    return function.rsplit(".", 1)[-1].lower().replace("_", "")
+
+
+# name -> activation, for every spelling of the same function (keys as `spelling` writes them)
 UNARY = {
     "relu": "relu", "relu6": "relu6", "elu": "elu", "selu": "selu", "gelu": "gelu", "silu": "silu", "swish": "silu",
     "sigmoid": "sigmoid", "tanh": "tanh", "softplus": "softplus", "softsign": "softsign",
 }
 BINARY = {"add": "add", "addv2": "add", "subtract": "subtract", "sub": "subtract", "multiply": "multiply",
-          "mul": "multiply", "truediv": "divide", "divide": "divide", "realdiv": "divide", "true_divide": "divide",
+          "mul": "multiply", "truediv": "divide", "divide": "divide", "realdiv": "divide", "truedivide": "divide",
           "maximum": "maximum", "minimum": "minimum"}
-REDUCE = {"reduce_mean": "mean", "mean": "mean", "reduce_max": "max", "max": "max", "reduce_min": "min",
-          "min": "min", "reduce_sum": "sum", "sum": "sum"}
+REDUCE = {"reducemean": "mean", "mean": "mean", "reducemax": "max", "max": "max", "reducemin": "min",
+          "min": "min", "reducesum": "sum", "sum": "sum"}
 
 
 def op_reader(call: Call):
@@ -38,10 +45,10 @@ def _refuse(call: Call, what: str) -> ConfigGraphError:
 
 def _node_for(call: Call, function: str, x, rest: list, options: dict) -> dict:
     """The node of operation `function` on tensor x, with its other operands and options (any spelling)."""
-    name = function.rsplit(".", 1)[-1].lower().lstrip("_")
+    name = spelling(function)
     if name in UNARY:
         return {"op": "activation", "activation": UNARY[name], "inputs": [x]}
-    if name in ("leaky_relu", "leakyrelu"):
+    if name == "leakyrelu":
         return {"op": "leaky_relu", "negative_slope": float(options.get("alpha", options.get("negative_slope",
                                                                                               0.2))), "inputs": [x]}
     if name == "softmax":
@@ -56,17 +63,17 @@ def _node_for(call: Call, function: str, x, rest: list, options: dict) -> dict:
         axis = options.get("axis")
         return {"op": "reduce", "how": REDUCE[name], "axis": None if axis is None else _axes(axis),
                 "keepdims": bool(options.get("keepdims", options.get("keep_dims", False))), "inputs": [x]}
-    if name in ("getitem", "get_item"):
+    if name == "getitem":
         return {"op": "slice", "index": _index(call, options["index"]), "inputs": [x]}
     if name == "reshape":
         shape = [int(v) for v in options["shape"]]
         if shape[0] not in (-1, None):
             raise _refuse(call, f"reshape to {shape}, which changes the batch axis")
         return {"op": "reshape", "shape": shape[1:], "inputs": [x]}
-    if name in ("squeeze",):
+    if name == "squeeze":
         return {"op": "squeeze", "axis": None if options.get("axis") is None else _axes(options["axis"]),
                 "inputs": [x]}
-    if name == "expand_dims":
+    if name == "expanddims":
         return {"op": "expand_dims", "axis": int(options["axis"]), "inputs": [x]}
     raise _refuse(call, function)
 

@@ -2,7 +2,9 @@
 
 The runtime code inside main.py is the source of agent_runtime's modules, embedded verbatim, except for their
 imports: those of other packages move to one import block at the top, and those of each other (in main.py they
-share one namespace) become a comment saying which section above a name comes from.
+share one namespace) become a comment saying which section above a name comes from. In that one namespace no
+two sections (the template's own lines, each module, the user's --encoder file) may bind the same top-level name:
+the renderer checks before it renders.
 """
 
 import ast
@@ -11,6 +13,7 @@ import importlib.resources
 import inspect
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -22,6 +25,7 @@ from builder.encoder import Encoder
 from builder.load import NamedWeights, SourceWeights
 from builder.observations import describe
 from common import VERSION
+from common.errors import EncoderError, InternalError
 
 SHARED_RUNTIME_MODULES = ("smm", "simple115", "observation", "codec", "policy")
 BACKENDS = {
@@ -54,18 +58,110 @@ class EmbeddedModule:
     imports: list  # its top-level imports of other packages, as statements
 
 
+# ----- one namespace: main.py's sections may not bind the same top-level name -----------------------------------
+TEMPLATE = "main.py.j2"
+ENCODER_INTERFACE = ("encode", "reset")  # the names an --encoder file defines for main.py to call
+
+
+def bound_names(tree: ast.Module) -> dict:
+    """{name: how it is bound} for every name a module binds at its top level: functions, classes, assignments,
+    imports (also inside a top-level if / try / with / for). An import is bound to its statement, so the same import
+    in two sections is one binding (main.py imports it once); anything else to None."""
+    names = {}
+
+    def bind(target) -> None:  # an assignment's target: a name, or a tuple / list of them (not x.a, not x[i])
+        if isinstance(target, ast.Name):
+            names[target.id] = None
+        elif isinstance(target, ast.Starred):
+            bind(target.value)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for item in target.elts:
+                bind(item)
+
+    def visit(statements: list) -> None:
+        for node in statements:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names[node.name] = None
+                continue  # what its body binds is its own
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update(dict.fromkeys(((alias.asname or alias.name).split(".")[0] for alias in node.names),
+                                           ast.unparse(node)))
+            for target in node.targets if isinstance(node, ast.Assign) else []:  # x = ...
+                bind(target)
+            bind(getattr(node, "target", None))  # x: int = ..., x += ..., for x in ...
+            for item in getattr(node, "items", []):  # with ... as x
+                bind(item.optional_vars)
+            for block in ("body", "orelse", "finalbody"):  # if / try / with / for / while: what their blocks bind
+                visit(getattr(node, block, []))
+            for handler in getattr(node, "handlers", []):  # except ... as x
+                names.update(dict.fromkeys([handler.name] if handler.name else [], None))
+                visit(handler.body)
+
+    visit(tree.body)
+    return names
+
+
+def template_names() -> dict:
+    """The names main.py's own lines bind (GRAPH, POLICY, agent, ...): the template's Python, its Jinja blanked out
+    (a `{{ value }}` read as None, `{% tags %}` dropped), with the imports it uses itself."""
+    text = (importlib.resources.files("builder.templates") / TEMPLATE).read_text(encoding="utf-8")
+    text = re.sub(r"\{\{.*?\}\}", "None", re.sub(r"\{%.*?%\}", "", text))
+    return bound_names(ast.parse("\n".join(TEMPLATE_IMPORTS) + "\n" + text))
+
+
+def module_names(module: EmbeddedModule) -> dict:
+    """The top-level names an embedded module binds in main.py, its hoisted imports included."""
+    names = bound_names(ast.parse(module.source))
+    for statement in module.imports:
+        names.update(bound_names(ast.parse(statement)))
+    return names
+
+
+def namespace_sections(modules: list) -> dict:
+    """{section of main.py: the names it binds}: the template's own lines and each embedded module."""
+    sections = {f"templates/{TEMPLATE}": template_names()}
+    sections.update({f"agent_runtime/{module.name}": module_names(module) for module in modules})
+    return sections
+
+
+def clashes(names: dict, sections: dict) -> dict:
+    """{name: the sections that bind it too} for each of `names` that another section binds differently (the very
+    same import statement is no clash)."""
+    found = {}
+    for name, binding in names.items():
+        others = [section for section, bound in sections.items()
+                  if name in bound and (binding is None or bound[name] != binding)]
+        if others:
+            found[name] = others
+    return found
+
+
+def check_namespace(modules: list, encoder: "Encoder | None" = None) -> None:
+    """main.py is one namespace: refuse, before rendering, any name that two of its sections bind. Between gfsub's
+    own sections that is a gfsub bug; between the user's encoder and them, the encoder's name to change."""
+    sections = namespace_sections(modules)
+    seen = {f"the --encoder interface ({', '.join(ENCODER_INTERFACE)})": dict.fromkeys(ENCODER_INTERFACE)}
+    for section, names in sections.items():
+        found = clashes(names, seen)
+        if found:
+            where = sorted({other for others in found.values() for other in others})
+            raise InternalError(None, f"main.py is one namespace, but {section} binds {', '.join(sorted(found))} "
+                                f"again (already bound by {' and '.join(where)})")
+        seen[section] = names
+    if encoder is not None:
+        found = clashes(bound_names(ast.parse(encoder.source)), sections)
+        if found:
+            where = sorted({other for others in found.values() for other in others})
+            several = len(found) > 1
+            raise EncoderError(encoder.path, f"defines {', '.join(sorted(found))}, {'names' if several else 'a name'}"
+                               f" main.py's own code uses ({', '.join(where)})",
+                               f"rename {'them' if several else 'it'} in your encoder")
+
+
 def reserved_names(backend: str) -> set:
     """Every top-level name of main.py's own code: an --encoder file may not define one."""
-    names = {"GRAPH", "OBSERVATION", "FALLBACK_ACTION", "ENCODER", "WEIGHTS_MANIFEST", "WEIGHTS_BLOB", "POLICY",
-             "agent", "sys", "traceback"}
-    for name in runtime_modules(backend):
-        for node in ast.parse(embedded_module(name).source).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                names.add(node.name)
-            elif isinstance(node, ast.Assign):
-                names.update(target.id for target in node.targets if isinstance(target, ast.Name))
-        names.update(statement.split()[-1] for statement in embedded_module(name).imports)
-    return names
+    modules = [embedded_module(name) for name in runtime_modules(backend)]
+    return {name for names in namespace_sections(modules).values() for name in names}
 
 
 def embedded_module(name: str) -> EmbeddedModule:
@@ -148,6 +244,7 @@ def render_main_py(
     """main.py text for this checked graph, its weights and its observation pipeline."""
     manifest, blob = encode_weights(named_weights, dtype=weights_dtype)
     modules = [embedded_module(name) for name in runtime_modules(backend)]
+    check_namespace(modules, encoder)
     text = template_environment().get_template("main.py.j2").render(
         version=VERSION,
         source_name=source.path.name,
