@@ -19,11 +19,13 @@ class WeightBlobError(ValueError):
 
 
 def encode_weights(named_arrays: list, dtype: str = "float32") -> tuple:
-    """[(name, array)] -> (manifest dict, base64 str); arrays are stored as little-endian `dtype`."""
-    store = np.dtype(dtype).newbyteorder("<")
+    """[(name, array)] -> (manifest dict, base64 str); float arrays are stored as little-endian `dtype`, integer and
+    bool arrays (an ONNX model's indices) as they are."""
     entries, chunks = [], []
     for name, array in named_arrays:
-        data = np.ascontiguousarray(np.asarray(array), dtype=store)
+        array = np.asarray(array)
+        store = np.dtype(dtype if array.dtype.kind == "f" else array.dtype).newbyteorder("<")
+        data = np.ascontiguousarray(array, dtype=store)
         entries.append({"name": name, "shape": list(data.shape), "dtype": store.str})
         chunks.append(data.tobytes())
     raw = b"".join(chunks)
@@ -38,7 +40,8 @@ def encode_weights(named_arrays: list, dtype: str = "float32") -> tuple:
 
 
 def decode_weights(manifest: dict, blob: str) -> list:
-    """Inverse of encode_weights: -> [(name, float32 array)]; raises WeightBlobError on any mismatch."""
+    """Inverse of encode_weights: -> [(name, array)], float32 or the integer / bool type stored; raises
+    WeightBlobError on any mismatch."""
     if manifest.get("codec") != CODEC_VERSION:
         raise WeightBlobError(f"unsupported weight codec {manifest.get('codec')!r}")
     try:
@@ -53,7 +56,9 @@ def decode_weights(manifest: dict, blob: str) -> list:
         count = int(np.prod(entry["shape"], dtype=np.int64))
         data = np.frombuffer(raw, dtype=dtype, count=count, offset=offset)
         offset += count * dtype.itemsize
-        arrays.append((entry["name"], data.reshape(entry["shape"]).astype(np.float32)))
+        data = data.reshape(entry["shape"])
+        native = np.float32 if dtype.kind == "f" else dtype.newbyteorder("=")
+        arrays.append((entry["name"], data.astype(native)))
     if offset != len(raw):
         raise WeightBlobError("weight blob is longer than its manifest says")
     return arrays

@@ -10,8 +10,9 @@ layers.OPS, `inputs` lists tensors (`"name"`, or `"name:k"` for output k of a no
 import numpy as np
 
 from agent_runtime.layers import OPS
+from agent_runtime.tensor_ops import RECURRENT_OPS
 
-MULTI_OUTPUT_OPS = ("split",)  # ops whose value is a list of tensors
+MULTI_OUTPUT_OPS = ("split",) + RECURRENT_OPS  # ops whose value is a list of tensors
 
 
 def tensor_name(reference):
@@ -37,6 +38,8 @@ class GraphModel:
         self.plan = [(node["name"], OPS[node["op"]], node, [self._fetch(item, lists) for item in node["inputs"]],
                       self.weights[node["name"]]) for node in self.nodes]
         self.output = self._fetch(graph["output"], lists)
+        dtypes = {node["name"]: node.get("dtype", "float32") for node in graph["nodes"] if node["op"] == "input"}
+        self.input_dtypes = [dtypes.get(name, "float32") for name in graph["inputs"]]  # int64 indices stay int64
 
     @staticmethod
     def _fetch(item, lists):
@@ -89,5 +92,5 @@ class GraphModel:
 
     def __call__(self, inputs, known=None):
         """The output tensor for these inputs (a list, one array per model input, batch axis first)."""
-        values = self.run([np.asarray(x, dtype=np.float32) for x in inputs], known)
+        values = self.run([np.asarray(x, dtype=dtype) for x, dtype in zip(inputs, self.input_dtypes)], known)
         return self._get(values, self.output)

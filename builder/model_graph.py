@@ -64,8 +64,7 @@ def bind_layer_weights(graph: Graph, layers: dict, path: Path) -> list:
             raise WeightShapeError(path, f"layer {layer}: expected {len(roles)} arrays ({', '.join(roles)}), found "
                                    f"{len([a for a in arrays if a is not None])}", "save the model again with its "
                                    "weights (model.save), or pass the file that holds them")
-        named += [(f"{layer}/{role}", np.asarray(array, dtype=np.float32)) for role, array in zip(roles, arrays,
-                                                                                                  strict=True)]
+        named += [(f"{layer}/{role}", _as_stored(array)) for role, array in zip(roles, arrays, strict=True)]
     return named
 
 
@@ -81,6 +80,12 @@ def bind_ordered_weights(graph: Graph, arrays: list, path: Path) -> list:
             named.append((f"{layer}/{role}", np.asarray(arrays[position], dtype=np.float32)))
             position += 1
     return named
+
+
+def _as_stored(array) -> np.ndarray:
+    """float32, except integer and bool arrays (an ONNX model's indices and masks), which keep their type."""
+    array = np.asarray(array)
+    return array if array.dtype.kind in "biu" else array.astype(np.float32)
 
 
 def _constants(node: dict, roles: list) -> list:
@@ -114,8 +119,9 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
     """Run the graph once on zeros, layer by layer, checking each layer's weight shapes against its input first;
     -> {tensor: shape} (batch axis included). Resolves what only shapes tell (a split's number of channels)."""
     arrays = dict(named)
-    values = {name: np.zeros((1, *shape), dtype=np.float32) for name, shape in zip(graph.inputs, graph.input_shapes,
-                                                                                  strict=True)}
+    dtypes = {node["name"]: node.get("dtype", "float32") for node in graph.nodes if node["op"] == "input"}
+    values = {name: np.zeros((1, *shape), dtype=dtypes.get(name, "float32"))
+              for name, shape in zip(graph.inputs, graph.input_shapes, strict=True)}
     for node in graph.nodes:
         if node["op"] == "input":
             continue
@@ -123,7 +129,8 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
         if node["op"] == "split" and node.get("sections", -1) == -1:
             node["sections"] = int(inputs[0].shape[-1])
         weights = [arrays[name] for name in node.get("weights", [])]
-        for name, expected, array in zip(node.get("weights", []), expected_weight_shapes(node, inputs[0].shape),
+        shape = inputs[0].shape if inputs else ()  # an ONNX `constant` node reads no tensor
+        for name, expected, array in zip(node.get("weights", []), expected_weight_shapes(node, shape),
                                          weights, strict=False):
             if tuple(array.shape) != tuple(int(v) for v in expected):
                 raise WeightShapeError(path, f"layer {name}: expected shape {tuple(expected)}, found "
@@ -132,7 +139,7 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
             values[node["name"]] = OPS[node["op"]](node, inputs, weights)
         except (ValueError, IndexError, TypeError) as exc:
             raise UnsupportedArchitectureError(path, f"layer '{node['name']}' ({node['op']}) cannot run on its input "
-                                               f"of shape {tuple(inputs[0].shape)} ({exc})",
+                                               f"of shape {tuple(shape)} ({exc})",
                                                "gfsub reproduces only graphs whose shapes agree") from None
     return {name: [v.shape for v in value] if isinstance(value, list) else value.shape
             for name, value in values.items()}

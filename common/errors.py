@@ -72,6 +72,14 @@ class UnsupportedArchitectureError(ModelRefusedError):
     """A layer, setting or graph gfsub does not reproduce exactly."""
 
 
+class OnnxOpRefusedError(UnsupportedArchitectureError):
+    """An ONNX node gfsub does not reproduce exactly: an unknown op, a random op, control flow, a setting."""
+
+
+class ModelTooLargeError(ModelRefusedError):
+    """A tensor (an initializer, a declared shape, a shape computed at build time) over the element limit."""
+
+
 class AmbiguousArchitectureError(ModelRefusedError):
     """Weights-only input whose shapes fit several known architectures."""
 

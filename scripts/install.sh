@@ -142,7 +142,7 @@ else
 fi
 if [ "$WHAT" = test ]; then
   extras=engine,test,ray label="engine and test tools (pytest, ruff, playwright, Ray, mkdocs)"
-  tools=(pytest xdist filelock ruff playwright ray psutil mkdocs material)
+  tools=(pytest xdist filelock ruff playwright ray psutil mkdocs material onnx onnxruntime)
 else
   extras=engine label="engine and its packages (gym, pygame, opencv)"
   tools=()

@@ -13,7 +13,8 @@ import pytest
 from common.cache import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_TOOLS = ("pytest", "xdist", "filelock", "ruff", "playwright", "ray", "psutil", "mkdocs", "material")
+TEST_TOOLS = ("pytest", "xdist", "filelock", "ruff", "playwright", "ray", "psutil", "mkdocs", "material", "onnx",
+              "onnxruntime")
 TEST_STEP = "engine and test tools"
 
 
