@@ -296,32 +296,29 @@ def convolution(node, inputs, weights):
     return out[:, :, 0, :] if spatial == 1 else out
 
 
-def max_pool_nchw(node, inputs, weights):
-    x = inputs[0]
+def pooled(node, x, fill, reduce):
+    """`reduce` over each pooling window of x (N, C, [H,] W), padded with `fill`: a 1-D pool runs as a 2-D one of
+    height 1."""
     spatial = x.ndim - 2
     if spatial == 1:
         x = x[:, :, None, :]
     strides, dilations, pads = window_settings(node, spatial)
     kernel = ([1] if spatial == 1 else []) + list(node["kernel"])
-    out = spatial_windows(padded(x, pads, -np.inf), kernel, strides, dilations).max(axis=(4, 5))
+    out = reduce(spatial_windows(padded(x, pads, fill), kernel, strides, dilations), axis=(4, 5))
     return out[:, :, 0, :] if spatial == 1 else out
+
+
+def max_pool_nchw(node, inputs, weights):
+    return pooled(node, inputs[0], -np.inf, np.max)
 
 
 def average_pool_nchw(node, inputs, weights):
     """AveragePool: the padding counted in each window's size when count_include_pad, else left out."""
     x = inputs[0]
-    spatial = x.ndim - 2
-    if spatial == 1:
-        x = x[:, :, None, :]
-    strides, dilations, pads = window_settings(node, spatial)
-    kernel = ([1] if spatial == 1 else []) + list(node["kernel"])
-    sums = spatial_windows(padded(x, pads, 0), kernel, strides, dilations).sum(axis=(4, 5))
+    sums = pooled(node, x, 0, np.sum)
     if node.get("count_include_pad"):
-        out = sums / np.asarray(kernel[0] * kernel[1], dtype=x.dtype)
-    else:
-        ones = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
-        out = sums / spatial_windows(padded(ones, pads, 0), kernel, strides, dilations).sum(axis=(4, 5))
-    return out[:, :, 0, :] if spatial == 1 else out
+        return sums / np.asarray(np.prod(node["kernel"]), dtype=x.dtype)
+    return sums / pooled(node, np.ones((1, 1) + x.shape[2:], dtype=x.dtype), 0, np.sum)
 
 
 # ----- recurrent layers ---------------------------------------------------------------------------------------
