@@ -3,7 +3,7 @@ main.py itself holds none of this)."""
 
 from math import prod
 
-from builder.splitter import Architecture
+from builder.keras.splitter import Architecture
 
 
 def describe(arch: Architecture) -> str:

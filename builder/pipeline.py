@@ -5,12 +5,12 @@ from pathlib import Path
 
 from builder.describe import describe, describe_graph, output_kind
 from builder.encoder import Encoder, read_encoder
+from builder.keras.splitter import KAGGLE_N_ACTIONS
 from builder.load import SourceWeights, load_weights
 from builder.model_graph import check_graph, output_units
 from builder.observations import default_specs, fit_to_inputs, parse_specs
 from builder.render import BACKENDS, WEIGHT_DTYPES, BuildFlags, render_main_py, reserved_names
 from builder.source_model import plan_reference
-from builder.splitter import KAGGLE_N_ACTIONS
 from builder.validate import ResolvedModel, resolve_model, validate_action_count
 from builder.verify import THRESHOLDS, ParityReport, Reference, verify_main_py
 from common.errors import (

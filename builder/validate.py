@@ -14,13 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from builder.describe import describe
-from builder.keras_calls import ConfigGraphError
-from builder.keras_graph import graph_from_config
-from builder.load import NamedWeights, SourceWeights, keras3_layer_keys
+from builder.keras.calls import ConfigGraphError
+from builder.keras.files import keras3_layer_keys
+from builder.keras.graph import graph_from_config
+from builder.keras.shapes import describe_variant, infer_architectures
+from builder.keras.splitter import KAGGLE_N_ACTIONS, Architecture, as_splitter, splitter_graph
+from builder.keras.weight_order import VARIABLES, candidate_orders, fits, shapes_of
+from builder.load import NamedWeights, SourceWeights
 from builder.model_graph import Graph, bind_layer_weights, bind_ordered_weights
-from builder.shapes import describe_variant, infer_architectures
-from builder.splitter import KAGGLE_N_ACTIONS, Architecture, as_splitter, splitter_graph
-from builder.weight_order import VARIABLES, candidate_orders, fits, shapes_of
 from common.errors import (
     ActionCountError,
     AmbiguousArchitectureError,

@@ -436,14 +436,14 @@ def show_architecture(
 ) -> None:
     """Print the default (reference notebook) architecture as JSON, a template for --arch; with --from, the
     architecture of those weights (several fitting variants are written as arch-1.json, arch-2.json, ...)."""
-    from builder.splitter import Architecture
+    from builder.keras.splitter import Architecture
 
     if source is None:
         json.dump(Architecture().to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
+    from builder.keras.shapes import describe_variant, infer_architectures
     from builder.load import load_weights
-    from builder.shapes import describe_variant, infer_architectures
 
     with quiet():
         weights = load_weights(source)

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from builder.splitter import Architecture
+from builder.keras.splitter import Architecture
 
 DEFAULT_NAME = "untrained_splitter_conv_nn_seed0.keras"
 

@@ -5,8 +5,8 @@ import numpy as np
 
 from agent_runtime.graph import GraphModel
 from builder.describe import n_params
-from builder.splitter import Architecture, ConvSpec, PoolSpec, splitter_graph
-from builder.weight_order import candidate_orders
+from builder.keras.splitter import Architecture, ConvSpec, PoolSpec, splitter_graph
+from builder.keras.weight_order import candidate_orders
 from tests.helpers import graph_model
 from tests.user_model import notebook_model
 

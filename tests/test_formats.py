@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from builder import build
-from builder.splitter import Architecture
-from builder.weight_order import candidate_orders
+from builder.keras.splitter import Architecture
+from builder.keras.weight_order import candidate_orders
 from tests.helpers import main_py_q_values, model_q_values
 from tests.user_model import notebook_model
 

@@ -9,8 +9,8 @@ import pytest
 from agent_runtime import incremental as incremental_module
 from agent_runtime.graph import GraphModel
 from agent_runtime.incremental import incremental_forward
+from builder.keras.splitter import Architecture, ConvSpec, PoolSpec, splitter_graph
 from builder.reference_inputs import reference_inputs
-from builder.splitter import Architecture, ConvSpec, PoolSpec, splitter_graph
 from tests.helpers import NOTEBOOK_SPEC, graph_model
 from tests.user_model import notebook_model
 

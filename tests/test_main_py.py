@@ -8,10 +8,10 @@ import pytest
 
 from builder import build
 from builder.describe import describe
+from builder.keras.splitter import Architecture
+from builder.keras.weight_order import candidate_orders
 from builder.render import BACKENDS, embedded_module, runtime_modules
-from builder.splitter import Architecture
 from builder.verify import Reference, verify_main_py
-from builder.weight_order import candidate_orders
 from common import VERSION
 from common.kaggle import make_football
 from tests.user_model import notebook_model

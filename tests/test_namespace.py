@@ -16,7 +16,7 @@ from agent_runtime.activations import activate
 from agent_runtime.layers import OPS
 from agent_runtime.tensor_ops import TENSOR_OPS
 from builder import build
-from builder.keras_layers import ACTIVATIONS
+from builder.keras.layers import ACTIVATIONS
 from builder.render import (
     BACKENDS,
     ENCODER_INTERFACE,

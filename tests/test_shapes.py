@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from builder import build, shapes
 from builder.describe import n_params
-from builder.shapes import describe_variant, infer_architectures
-from builder.splitter import Architecture, PoolSpec
+from builder.keras.shapes import describe_variant, infer_architectures
+from builder.keras.splitter import Architecture, PoolSpec
 from gfsub.cli import app
 from tests.helpers import main_py_q_values, model_q_values
 from tests.user_model import notebook_model

@@ -8,6 +8,9 @@ TRANSLATORS maps op type -> translator; any other op is refused by the reader.
 
 import numpy as np
 
+NUMPY_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 9: "bool",
+                11: "float64", 12: "uint32", 13: "uint64"}  # ONNX tensor type -> numpy (float16 is refused)
+
 SELU_DEFAULTS = (np.float32(1.67326319217681884765625), np.float32(1.05070102214813232421875))  # alpha, gamma
 ACTIVATION_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softplus"}
 UNARY_OPS = {"Neg": "negative", "Sqrt": "square_root", "Exp": "exponential", "Log": "logarithm", "Abs": "absolute",
@@ -97,8 +100,6 @@ def where(reader, node):
 
 
 def cast(reader, node):
-    from builder.onnx.reader import NUMPY_DTYPES
-
     dtype = NUMPY_DTYPES.get(reader.attr("to"))
     if dtype is None:
         reader.refuse(f"a cast to ONNX type {reader.attr('to')}, which numpy does not hold exactly",

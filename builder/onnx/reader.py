@@ -18,6 +18,7 @@ from agent_runtime.graph import tensor_name
 from agent_runtime.layers import OPS
 from agent_runtime.tensor_ops import TENSOR_OPS
 from builder.model_graph import Graph
+from builder.onnx.ops import NUMPY_DTYPES, TRANSLATORS
 from common.errors import (
     CorruptFileError,
     MissingFileError,
@@ -32,8 +33,6 @@ RUNTIME_OPS = dict(OPS, **TENSOR_OPS)
 REFUSED_RANDOM = ("RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Multinomial",
                   "Bernoulli")
 REFUSED_CONTROL = ("Loop", "If", "Scan")
-NUMPY_DTYPES = {1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 9: "bool",
-                11: "float64", 12: "uint32", 13: "uint64"}  # ONNX tensor type -> numpy (float16 is refused)
 
 
 @dataclass
@@ -56,8 +55,6 @@ def read_onnx(path: "str | Path") -> OnnxModel:
     if opset not in OPSETS:
         raise OnnxOpRefusedError(path, f"the model is ONNX opset {opset}; gfsub reads opsets {OPSETS.start}-"
                                  f"{OPSETS.stop - 1}", "export it again with opset_version between 13 and 21")
-    from builder.onnx.ops import TRANSLATORS
-
     reader = GraphReader(path, model.graph, opset)
     reader.read_all(TRANSLATORS)
     producer = f"{model.producer_name} {model.producer_version}".strip()

@@ -1,7 +1,8 @@
 """Weights pickled as `zlib.compress(pickle.dumps(model.get_weights()))`, raw or as base64 text, read safely.
 
 One way to try a blob, for pickle files and for the literals of an old main.py alike: zlib, or base64 then zlib,
-then an unpickler that admits numpy arrays and nothing else (a pickle can otherwise run any code).
+then an unpickler that admits numpy arrays and nothing else (a pickle can otherwise run any code). `load_pickle` is
+the loader of a pickle file (load.py's "pickle" format).
 """
 
 import base64
@@ -9,8 +10,12 @@ import binascii
 import io
 import pickle
 import zlib
+from pathlib import Path
 
 import numpy as np
+
+from builder.contents import Contents
+from common.errors import CorruptFileError
 
 
 class ArraysOnlyUnpickler(pickle.Unpickler):
@@ -79,3 +84,16 @@ def arrays_in(data: bytes) -> "list | None":
         return unpickle_arrays(stream)
     except (zlib.error, NotWeightArrays):
         return None
+
+
+def load_pickle(path: Path) -> Contents:
+    """zlib.compress(pickle.dumps(model.get_weights())), raw or base64 text."""
+    raw = path.read_bytes()
+    try:
+        return Contents(ordered=unpickle_arrays(zlib_stream(raw) or raw))
+    except zlib.error as exc:
+        raise CorruptFileError(path, f"truncated or damaged zlib data ({exc})",
+                               "write it again with zlib.compress(pickle.dumps(model.get_weights()))") from exc
+    except NotWeightArrays as exc:
+        raise CorruptFileError(path, str(exc), "save the weights with np.savez(path, *model.get_weights()) "
+                               "instead") from exc

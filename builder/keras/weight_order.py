@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from builder.splitter import Architecture
+from builder.keras.splitter import Architecture
 
 VARIABLES = ("kernel", "bias")
 

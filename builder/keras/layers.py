@@ -1,7 +1,7 @@
 """Keras layers -> graph nodes: one small function per Keras class (READERS), each returning the node's op, its
 settings and the roles of its weights, or refusing what gfsub does not reproduce exactly, by layer and class."""
 
-from builder.keras_calls import Call, ConfigGraphError
+from builder.keras.calls import Call, ConfigGraphError
 
 ACTIVATIONS = ("linear", "relu", "relu6", "elu", "selu", "gelu", "swish", "silu", "tanh", "sigmoid", "hard_sigmoid",
                "softplus", "softsign", "softmax", "leaky_relu")

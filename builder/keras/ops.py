@@ -7,7 +7,7 @@ operations (their class in `keras.src.ops`, positional and keyword arguments). E
 agent_runtime/layers.py or is refused.
 """
 
-from builder.keras_calls import Call, ConfigGraphError, Ref
+from builder.keras.calls import Call, ConfigGraphError, Ref
 
 
 def spelling(function: str) -> str:

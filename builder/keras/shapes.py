@@ -9,8 +9,8 @@ one means the shapes say which network it is; several mean they do not, and the 
 
 from dataclasses import replace
 
-from builder.splitter import KAGGLE_N_ACTIONS, SMM_SHAPE, Architecture, ConvSpec, PoolSpec
-from builder.weight_order import candidate_orders, fits, shapes_of
+from builder.keras.splitter import KAGGLE_N_ACTIONS, SMM_SHAPE, Architecture, ConvSpec, PoolSpec
+from builder.keras.weight_order import candidate_orders, fits, shapes_of
 
 NOTEBOOK_STRIDES = ((4, 4), (2, 2), (1, 1))
 POOLS = {"none": None, "max-pool 2x2 valid": PoolSpec((2, 2), (2, 2), "valid"),

@@ -1,15 +1,15 @@
 """A saved Keras model's config (Keras 2 or 3, Functional or Sequential) -> gfsub's layer graph, as plain data.
 
-The model is never deserialised: the config's layer calls (keras_calls.py) become graph nodes one by one, each Keras
-class by one small function (keras_layers.py), each TensorFlow / Keras operation of functional code by keras_ops.py.
+The model is never deserialised: the config's layer calls (calls.py) become graph nodes one by one, each Keras
+class by one small function (layers.py), each TensorFlow / Keras operation of functional code by ops.py.
 A layer gfsub cannot reproduce exactly (an arbitrary Lambda, a recurrent or attention layer, a custom class that is
 not a channel split or a dueling merge) is refused by name and class. Dropout and noise layers, the identity at
 inference, are left out of the graph.
 """
 
-from builder.keras_calls import Call, ConfigGraphError, Ref, functional_calls, sequential_calls
-from builder.keras_layers import INFERENCE_IDENTITY, READERS, refuse, split
-from builder.keras_ops import op_reader
+from builder.keras.calls import Call, ConfigGraphError, Ref, functional_calls, sequential_calls
+from builder.keras.layers import INFERENCE_IDENTITY, READERS, refuse, split
+from builder.keras.ops import op_reader
 from builder.model_graph import Graph
 
 
@@ -91,7 +91,7 @@ def _reference(ref: "Ref", names: dict, aliases: dict) -> str:
 
 
 def _reader(call: Call, layers: dict):
-    """The reader of this call: its Keras class's, an operation's (keras_ops.py), the user's channel split (a custom
+    """The reader of this call: its Keras class's, an operation's (ops.py), the user's channel split (a custom
     class named for it), or a dueling merge (a Lambda on a value and advantages)."""
     reader = op_reader(call)  # first: Keras 3's operations share class names with layers (Add, Concatenate)
     if reader is not None:

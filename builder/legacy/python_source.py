@@ -3,6 +3,7 @@
 Public 2020 kernels pasted `WEIGHTS = b'x\\x9c...'`: a zlib-compressed pickle of `model.get_weights()` as a bytes
 literal (or as base64 text). The file is parsed, never run; every string or bytes literal that decodes to a list
 of numpy arrays (through the same arrays-only unpickler as a pickle file) is a candidate, and the largest wins.
+`load_python` is the loader of such a file (load.py's "python" format).
 """
 
 import ast
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from builder.pickles import NotWeightArrays, unpickle_arrays, zlib_stream
+from builder.contents import SUPPORTED_HINT, Contents
+from builder.legacy.pickles import NotWeightArrays, unpickle_arrays, zlib_stream
+from common.errors import CorruptFileError, UnknownFormatError
 
 
 def looks_like_python(path: Path, head: bytes) -> bool:
@@ -61,3 +64,19 @@ def _literal(node) -> "bytes | str | None":
         if separator is not None and parts and all(type(part) is type(separator) for part in parts):
             return separator.join(parts)
     return None
+
+
+def load_python(path: Path) -> Contents:
+    """An old main.py: the largest zlib-pickled get_weights() list in its literals (parsed, never executed)."""
+    try:
+        found, refusal = embedded_weight_lists(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
+        raise CorruptFileError(path, f"not a Python file gfsub can parse ({exc})",
+                               "pass the main.py that holds the weights, or the weights themselves") from exc
+    if not found:
+        if refusal:
+            raise CorruptFileError(path, f"its embedded pickle is not a plain list of arrays ({refusal})",
+                                   "save the weights with np.savez(path, *model.get_weights()) instead")
+        raise UnknownFormatError(path, "a Python file with no embedded weights (gfsub looks for a zlib "
+                                 "pickle of get_weights() as a bytes or base64 literal)", SUPPORTED_HINT)
+    return Contents(ordered=found[0])
