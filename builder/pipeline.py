@@ -5,7 +5,6 @@ from pathlib import Path
 
 from builder.describe import describe, describe_graph, output_kind
 from builder.encoder import Encoder, read_encoder
-from builder.keras.splitter import KAGGLE_N_ACTIONS
 from builder.load import SourceWeights, load_weights
 from builder.model_graph import check_graph, output_units
 from builder.observations import default_specs, fit_to_inputs, parse_specs
@@ -23,7 +22,7 @@ from common.errors import (
     UnsupportedArchitectureError,
 )
 from common.files import make_folders, remove_folders, staged_output
-from common.kaggle import FULL_MATCH_STEPS
+from common.kaggle import FULL_MATCH_STEPS, N_ACTIONS
 from common.options import validate_choice, validate_range
 from runtimes.registry import ensure_runtime, parse_names
 
@@ -87,7 +86,7 @@ def build(
     is told)."""
     output = Path(output)
     validate_output_path(output)
-    validate_range("--fallback-action", fallback_action, 0, KAGGLE_N_ACTIONS - 1)
+    validate_range("--fallback-action", fallback_action, 0, N_ACTIONS - 1)
     validate_range("--verify-steps", verify_steps, 1, FULL_MATCH_STEPS - 1)
     validate_choice("--backend", backend, tuple(BACKENDS))
     validate_choice("--weights-dtype", weights_dtype, WEIGHT_DTYPES)
@@ -148,7 +147,7 @@ def choose_output(path: Path, model: ResolvedModel, requested: "str | None") -> 
     elif len(outputs) == 1:
         name = next(iter(outputs))
     else:
-        fitting = [name for name, count in units.items() if count == KAGGLE_N_ACTIONS]
+        fitting = [name for name, count in units.items() if count == N_ACTIONS]
         if len(fitting) != 1:
             described = ", ".join(f"{name} ({units[name]} values)" for name in outputs)
             raise OptionValueError(None, f"the model has {len(outputs)} outputs: {described}",

@@ -18,7 +18,7 @@ from builder.keras.calls import ConfigGraphError
 from builder.keras.files import keras3_layer_keys
 from builder.keras.graph import graph_from_config
 from builder.keras.shapes import describe_variant, infer_architectures
-from builder.keras.splitter import KAGGLE_N_ACTIONS, Architecture, as_splitter, splitter_graph
+from builder.keras.splitter import Architecture, as_splitter, splitter_graph
 from builder.keras.weight_order import VARIABLES, candidate_orders, fits, shapes_of
 from builder.load import NamedWeights, SourceWeights
 from builder.model_graph import Graph, bind_layer_weights, bind_ordered_weights
@@ -30,6 +30,7 @@ from common.errors import (
     UnsupportedArchitectureError,
     WeightShapeError,
 )
+from common.kaggle import N_ACTIONS
 
 
 @dataclass
@@ -129,9 +130,9 @@ def validate_weights(source: SourceWeights, arch: Architecture) -> NamedWeights:
 
 
 def _validate_action_count(path: Path, arch: Architecture) -> None:
-    if arch.n_actions != KAGGLE_N_ACTIONS:
+    if arch.n_actions != N_ACTIONS:
         raise ActionCountError(
-            path, f"the Q head has {arch.n_actions} actions; Kaggle football takes {KAGGLE_N_ACTIONS} "
+            path, f"the Q head has {arch.n_actions} actions; Kaggle football takes {N_ACTIONS} "
             "(gfootball's 'default' action set)", "train and export the model with n_actions=19")
 
 
@@ -147,9 +148,9 @@ def _validate_finite(path: Path, named: NamedWeights) -> None:
 
 def validate_action_count(path: Path, units: int, output: str) -> None:
     """The output the policy acts on must have one value per Kaggle football action."""
-    if units != KAGGLE_N_ACTIONS:
+    if units != N_ACTIONS:
         raise ActionCountError(path, f"the output '{output}' has {units} values; Kaggle football takes "
-                               f"{KAGGLE_N_ACTIONS} actions (gfootball's 'default' action set)",
+                               f"{N_ACTIONS} actions (gfootball's 'default' action set)",
                                "train and export the model with 19 actions")
 
 

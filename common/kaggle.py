@@ -8,6 +8,7 @@ from pathlib import Path
 
 SCENARIO = "11_vs_11_kaggle"  # Kaggle's: full 11 vs 11 game, 3000 steps of play
 FULL_MATCH_STEPS = 3002  # football.json's episodeSteps: the steps an agent is called in a whole match
+N_ACTIONS = 19  # gfootball's default action set: an agent returns [0..18]
 ACT_TIMEOUT = 0.5  # seconds per call before the overage pool is drawn on
 OVERAGE_POOL = 60.0  # seconds over the limit a match may use in all; an empty pool is TIMEOUT
 SUBMISSION_MAX_BYTES = 100 * 1024 * 1024  # Kaggle's limit for a submission file

@@ -9,8 +9,9 @@ one means the shapes say which network it is; several mean they do not, and the 
 
 from dataclasses import replace
 
-from builder.keras.splitter import KAGGLE_N_ACTIONS, SMM_SHAPE, Architecture, ConvSpec, PoolSpec
+from builder.keras.splitter import SMM_SHAPE, Architecture, ConvSpec, PoolSpec
 from builder.keras.weight_order import candidate_orders, fits, shapes_of
+from common.kaggle import N_ACTIONS
 
 NOTEBOOK_STRIDES = ((4, 4), (2, 2), (1, 1))
 POOLS = {"none": None, "max-pool 2x2 valid": PoolSpec((2, 2), (2, 2), "valid"),
@@ -30,7 +31,7 @@ def infer_architectures(arrays: list) -> list:
             convs = tuple(ConvSpec(filters=f, kernel=(kh, kw), strides=strides, padding="same", pool=pool)
                           for (kh, kw, _, f), strides in zip(conv_shapes, NOTEBOOK_STRIDES, strict=True))
             for arch in _with_heads(Architecture(convs=convs), shapes[len(kernels) * 2:]):
-                if arch.n_actions != KAGGLE_N_ACTIONS:  # a head of another size is no known variant
+                if arch.n_actions != N_ACTIONS:  # a head of another size is no known variant
                     continue
                 if arch not in found and any(fits(order, shapes) for order in candidate_orders(arch)):
                     found.append(arch)

@@ -9,8 +9,8 @@ the branches, then applies a stack of dense layers and a Q-value head (plain or 
 from dataclasses import asdict, dataclass, field, replace
 
 from builder.model_graph import Graph
+from common.kaggle import N_ACTIONS
 
-KAGGLE_N_ACTIONS = 19
 SMM_SHAPE = (72, 96, 4)
 # Activations gfsub models exactly, in both backends (Keras names; leaky_relu has Keras 3's slope, 0.2).
 ACTIVATIONS = ("relu", "elu", "selu", "tanh", "sigmoid", "softplus", "leaky_relu", "linear")
@@ -55,7 +55,7 @@ class Architecture:
     input_shape: tuple = SMM_SHAPE
     convs: tuple = field(default_factory=_notebook_convs)
     dense_units: tuple = (512, 256)
-    n_actions: int = KAGGLE_N_ACTIONS
+    n_actions: int = N_ACTIONS
     dueling: bool = False
     dense_activations: tuple = ()  # one per dense layer; empty means ReLU for each, as in the notebook
     head_activation: str = "linear"  # of a plain Q head (a dueling head is linear)
@@ -88,7 +88,7 @@ class Architecture:
             input_shape=tuple(int(v) for v in data.get("input_shape", SMM_SHAPE)),
             convs=convs,
             dense_units=tuple(int(u) for u in data.get("dense_units", (512, 256))),
-            n_actions=int(data.get("n_actions", KAGGLE_N_ACTIONS)),
+            n_actions=int(data.get("n_actions", N_ACTIONS)),
             dueling=bool(data.get("dueling", False)),
             dense_activations=tuple(str(a) for a in data.get("dense_activations", ())),
             head_activation=str(data.get("head_activation", "linear")),
