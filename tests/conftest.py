@@ -10,11 +10,22 @@ from tests.shared import made_once
 ENGINE_FIXTURES = {"engine_observations", "both_sides_observations", "gfsub_agents"}
 
 
-def pytest_collection_modifyitems(items) -> None:
-    """`engine` marks what plays the real engine: `pytest -m "not engine"` runs the fast unit tests."""
-    for item in items:
-        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.engine)
+def pytest_itemcollected(item) -> None:
+    """`engine` marks what plays the real engine: `pytest -m "not engine"` runs the fast unit tests.
+
+    Under pytest-xdist's `--dist loadgroup` (scripts/run_tests.sh), the tests that share a module fixture (a model
+    built, a match played) are one group, run by one worker so that the fixture is made once; every other test goes
+    to whichever worker is free. (Marked as each test is collected, before xdist reads the groups.)"""
+    if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        item.add_marker(pytest.mark.engine)
+    if uses_a_module_fixture(item):
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def uses_a_module_fixture(item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    return definitions is not None and any(definition.scope == "module" for found in
+                                           definitions.name2fixturedefs.values() for definition in found)
 
 
 @pytest.fixture(scope="session")
