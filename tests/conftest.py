@@ -22,6 +22,20 @@ def pytest_itemcollected(item) -> None:
         item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
+# The longest groups (a minute to ten of module fixtures and full matches), collected first so that pytest-xdist
+# hands them out first and the run does not end waiting on one of them.
+LONGEST_FIRST = ("test_families", "test_replay", "test_runtimes", "test_gate", "test_install", "test_demo",
+                 "test_sources", "test_benchmarks")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    def rank(item) -> int:
+        name = item.module.__name__.rpartition(".")[2] if getattr(item, "module", None) else ""
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each module's own order is kept
+
+
 def uses_a_module_fixture(item) -> bool:
     definitions = getattr(item, "_fixtureinfo", None)
     return definitions is not None and any(definition.scope == "module" for found in

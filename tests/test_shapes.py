@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from builder import build, shapes
+from builder import build
 from builder.describe import n_params
+from builder.keras import shapes
 from builder.keras.shapes import describe_variant, infer_architectures
 from builder.keras.splitter import Architecture, PoolSpec
 from gfsub.cli import app
