@@ -59,9 +59,27 @@ def sides(both_sides_observations) -> list:
 
 
 @pytest.fixture(scope="module")
-def era(request, tmp_path_factory, sides) -> tuple:
+def trained_eras(tmp_path_factory, sides):
+    """runtime -> its era (see `era`), trained once per runtime: each case of a parametrize that names `era`
+    indirectly beside other values is a fixture parameter of its own, so a module-scoped `era` alone was set up
+    again for every case (25 trainings for 3 eras)."""
+    made = {}
+
+    def trained(runtime: str) -> tuple:
+        if runtime not in made:
+            made[runtime] = train_era(runtime, tmp_path_factory, sides)
+        return made[runtime]
+
+    return trained
+
+
+@pytest.fixture
+def era(request, trained_eras) -> tuple:
     """(runtime, {family: [files]}, folder): the families trained and saved by the era's own Keras."""
-    runtime = request.param
+    return trained_eras(request.param)
+
+
+def train_era(runtime: str, tmp_path_factory, sides: list) -> tuple:
     formats, families = ERAS[runtime]
     folder = tmp_path_factory.mktemp(runtime)
     spec = {"out": str(folder), "families": families, "formats": formats, "data": {}, "check": {},
