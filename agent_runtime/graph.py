@@ -15,6 +15,12 @@ from agent_runtime.tensor_ops import RECURRENT_OPS
 MULTI_OUTPUT_OPS = ("split",) + RECURRENT_OPS  # ops whose value is a list of tensors
 
 
+def input_dtypes(nodes, inputs):
+    """The dtype of each model input, in `inputs`' order: float32 unless its input node says (int64 indices)."""
+    declared = {node["name"]: node.get("dtype", "float32") for node in nodes if node["op"] == "input"}
+    return [declared.get(name, "float32") for name in inputs]
+
+
 def tensor_name(reference):
     """"conv:1" -> ("conv", 1); "conv" -> ("conv", 0)."""
     name, _, index = reference.rpartition(":")
@@ -38,8 +44,7 @@ class GraphModel:
         self.plan = [(node["name"], OPS[node["op"]], node, [self._fetch(item, lists) for item in node["inputs"]],
                       self.weights[node["name"]]) for node in self.nodes]
         self.output = self._fetch(graph["output"], lists)
-        dtypes = {node["name"]: node.get("dtype", "float32") for node in graph["nodes"] if node["op"] == "input"}
-        self.input_dtypes = [dtypes.get(name, "float32") for name in graph["inputs"]]  # int64 indices stay int64
+        self.input_dtypes = input_dtypes(graph["nodes"], graph["inputs"])
 
     @staticmethod
     def _fetch(item, lists):

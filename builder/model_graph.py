@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_runtime.graph import GraphModel, tensor_name
+from agent_runtime.graph import GraphModel, input_dtypes, tensor_name
 from agent_runtime.layers import OPS
 from common.errors import UnsupportedArchitectureError, WeightShapeError
 
@@ -119,9 +119,8 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
     """Run the graph once on zeros, layer by layer, checking each layer's weight shapes against its input first;
     -> {tensor: shape} (batch axis included). Resolves what only shapes tell (a split's number of channels)."""
     arrays = dict(named)
-    dtypes = {node["name"]: node.get("dtype", "float32") for node in graph.nodes if node["op"] == "input"}
-    values = {name: np.zeros((1, *shape), dtype=dtypes.get(name, "float32"))
-              for name, shape in zip(graph.inputs, graph.input_shapes, strict=True)}
+    values = {name: np.zeros((1, *shape), dtype=dtype) for name, shape, dtype in
+              zip(graph.inputs, graph.input_shapes, input_dtypes(graph.nodes, graph.inputs), strict=True)}
     for node in graph.nodes:
         if node["op"] == "input":
             continue
