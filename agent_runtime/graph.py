@@ -2,9 +2,12 @@
 
 A graph is a dict: `inputs` (input node names, in the model's input order), `input_shapes` (each without the batch
 axis), `output` (the tensor whose values the policy acts on), and `nodes` in an order where every node comes after
-the nodes it reads. A node is `{"name", "op", "inputs", "weights", ...settings}`: `op` names a function of
-layers.OPS, `inputs` lists tensors (`"name"`, or `"name:k"` for output k of a node with several) or constants
-(numbers), `weights` the names of its arrays in the weights manifest.
+the nodes it reads. A graph run by the agent shell (shell.py) also names every model output (`outputs`: [name,
+tensor] pairs) and says which inputs are recurrent state (`state`, shell.py).
+
+A node is `{"name", "op", "inputs", "weights", ...settings}`: `op` names a function of layers.OPS, `inputs` lists
+tensors (`"name"`, or `"name:k"` for output k of a node with several) or constants (numbers), `weights` the names of
+its arrays in the weights manifest.
 """
 
 import numpy as np
@@ -44,6 +47,7 @@ class GraphModel:
         self.plan = [(node["name"], OPS[node["op"]], node, [self._fetch(item, lists) for item in node["inputs"]],
                       self.weights[node["name"]]) for node in self.nodes]
         self.output = self._fetch(graph["output"], lists)
+        self.named_outputs = [(name, self._fetch(reference, lists)) for name, reference in graph.get("outputs", [])]
         self.input_dtypes = input_dtypes(graph["nodes"], graph["inputs"])
 
     @staticmethod
@@ -94,6 +98,11 @@ class GraphModel:
             needed.add(name)
             todo.extend(tensor_name(item)[0] for item in by_name[name]["inputs"] if isinstance(item, str))
         return needed
+
+    def outputs(self, inputs):
+        """{output name: value} of every named model output, for these inputs (as __call__ takes them)."""
+        values = self.run([np.asarray(x, dtype=dtype) for x, dtype in zip(inputs, self.input_dtypes)])
+        return {name: self._get(values, fetch) for name, fetch in self.named_outputs}
 
     def __call__(self, inputs, known=None):
         """The output tensor for these inputs (a list, one array per model input, batch axis first)."""

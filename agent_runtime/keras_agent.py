@@ -11,4 +11,4 @@ def load_keras_policy(graph, observation, manifest, blob, fallback_action, encod
     """Rebuild the model, set its weights, trace and warm its forward pass: done once, at import."""
     model = build_keras_model(graph, decode_weights(manifest, blob))
     forward = compiled_forward(model, graph["input_shapes"])
-    return GreedyPolicy(forward, ObservationPipeline(observation, encoder), N_ACTIONS, fallback_action)
+    return GreedyPolicy(forward, ObservationPipeline(observation, encoder, graph["inputs"]), N_ACTIONS, fallback_action)

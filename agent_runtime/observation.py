@@ -55,12 +55,14 @@ class InputPipeline:
 class ObservationPipeline:
     """Kaggle observation -> [model input, ...] (no batch axis), every buffer restarting at a new match.
 
-    `encoder`: the user's own feature code instead of specs, as (encode, reset or None): encode(raw) returns one
-    array, or one per model input."""
+    `encoder`: the user's own feature code instead of specs, as (encode, reset or None, ...): encode(raw) returns one
+    array, a list of them in the model's input order, or a dict keyed by input name (`input_names` orders it).
+    `new_match` is True from a reset until the caller clears it."""
 
-    def __init__(self, specs, encoder=None):
+    def __init__(self, specs, encoder=None, input_names=None):
         self.inputs = [InputPipeline(spec) for spec in specs]
         self.encoder = encoder
+        self.input_names = list(input_names or [])
         self._steps_left = None
         self.reset()
 
@@ -69,6 +71,7 @@ class ObservationPipeline:
             pipeline.reset()
         if self.encoder is not None and self.encoder[1] is not None:
             self.encoder[1]()
+        self.new_match = True
 
     def __call__(self, kaggle_observation):
         raw = raw_player_observation(kaggle_observation)
@@ -77,11 +80,22 @@ class ObservationPipeline:
             if self._steps_left is not None and steps_left >= self._steps_left:
                 self.reset()
             self._steps_left = steps_left
-        if self.encoder is not None:
-            encoded = self.encoder[0](raw)
-            encoded = list(encoded) if isinstance(encoded, (list, tuple)) else [encoded]
-            return [np.asarray(x, dtype=np.float32) for x in encoded]
-        return [pipeline.push(raw) for pipeline in self.inputs]
+        if self.encoder is None:
+            return [pipeline.push(raw) for pipeline in self.inputs]
+        encoded = self.encoder[0](raw)
+        if isinstance(encoded, dict):
+            missing = [name for name in self.input_names if name not in encoded]
+            if missing:
+                raise KeyError(f"encode(obs) returned no input {', '.join(missing)}")
+            encoded = [encoded[name] for name in self.input_names]
+        encoded = list(encoded) if isinstance(encoded, (list, tuple)) else [encoded]
+        return [model_input(x) for x in encoded]
+
+
+def model_input(value):
+    """An encoder's value as an array: float32, except integers and booleans (embedding indices, masks)."""
+    array = np.asarray(value)
+    return array if array.dtype.kind in "biu" else array.astype(np.float32)
 
 
 def raw_player_observation(kaggle_observation):

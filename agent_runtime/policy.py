@@ -31,15 +31,21 @@ class GreedyPolicy:
     def act(self, kaggle_observation):
         """[greedy action]; on any exception: traceback to stderr and [fallback_action]."""
         try:
-            values = self.values(kaggle_observation)
-            action = int(np.argmax(values))
-            if len(values) != self.n_actions or not np.isfinite(values[action]):
-                raise ValueError(f"model produced unusable values {values}")
-            return [action]
+            return [self.choose(self.values(kaggle_observation), kaggle_observation)]
         except Exception:
-            self.errors += 1
-            if self.errors <= MAX_TRACEBACKS:
-                print(f"gfsub agent: error #{self.errors}, playing action {self.fallback_action}",
-                      file=sys.stderr)
-                traceback.print_exc(file=sys.stderr)
-            return [self.fallback_action]
+            return [self.fallback()]
+
+    def choose(self, values, kaggle_observation):
+        """The greedy action of these values, which must be one per action and finite."""
+        action = int(np.argmax(values))
+        if len(values) != self.n_actions or not np.isfinite(values[action]):
+            raise ValueError(f"model produced unusable values {values}")
+        return action
+
+    def fallback(self):
+        """Count the error, print its traceback (the first few), and play the fallback action."""
+        self.errors += 1
+        if self.errors <= MAX_TRACEBACKS:
+            print(f"gfsub agent: error #{self.errors}, playing action {self.fallback_action}", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+        return self.fallback_action

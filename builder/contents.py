@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from builder.model_graph import Graph
 
 SUPPORTED_HINT = (
-    "pass a Keras model (.keras, .h5), weights (.weights.h5, .npz of get_weights(), zlib-pickled "
-    "get_weights()), a SavedModel directory, or an old main.py with its weights embedded"
+    "pass a Keras model (.keras, .h5), an ONNX model (.onnx), weights (.weights.h5, .npz of get_weights(), "
+    "zlib-pickled get_weights()), a SavedModel directory, or an old main.py with its weights embedded"
 )
 
 
@@ -26,6 +26,7 @@ class Contents:
     writer: str = ""  # e.g. "TensorFlow 2.3.1" / "Keras 2.4.0", when the file records what wrote it
     keras_version: str = ""  # of the Keras that wrote the file, when it says
     split_classes: tuple = ()  # the user's split-layer class names in the saved config (to run the model itself)
+    named: list | None = None  # ("node/role", array) bound to `graph` by the front door itself (ONNX)
 
 
 def from_layer_list(layers: list) -> Contents:

@@ -1,19 +1,24 @@
 """`--encoder FILE.py`: a competitor's own feature code, embedded verbatim in main.py and used by the verification.
 
 The file defines `encode(obs)`: one player's raw observation (players_raw[0], a dict) -> the model's input (an
-array) or inputs (a list of arrays, in the model's input order), and may define `reset()`, called when a new match
-begins. It must run on Python 3.7 and numpy 1.16 (builder/compat.py), import only the standard library and numpy,
+array) or inputs (a list of arrays in the model's input order, or a dict by input name). It may define
+`decide(outputs, obs)`: the model's outputs by name (arrays, batch axis kept) and the same observation -> the action,
+an int in 0..18 (masks and rules around the net live here); and `reset()`, called when a new match begins. It must
+run on Python 3.7 and numpy 1.16 (builder/compat.py), import only the standard library of Python 3.7 and numpy,
 and define no top-level name that main.py's own code uses.
 """
 
 import ast
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from builder.compat import post_37_constructs
 from common.errors import EncoderError
 
-ALLOWED_IMPORTS = {"numpy", "math", "collections", "itertools", "functools"}
+NEWER_THAN_37 = {"graphlib", "tomllib", "zoneinfo", "_tokenize", "_wmi"}  # standard modules Python 3.7 lacks
+ALLOWED_IMPORTS = {"numpy"} | {name for name in sys.stdlib_module_names
+                               if not name.startswith("_") and name not in NEWER_THAN_37}
 
 
 @dataclass(frozen=True)
@@ -22,12 +27,14 @@ class Encoder:
     source: str
     has_reset: bool
     names: frozenset  # its top-level names
+    has_decide: bool = False
 
     def functions(self) -> tuple:
-        """(encode, reset or None), by running the file (on the builder's side, for the verification)."""
+        """(encode, reset or None, decide or None), from a fresh run of the file (on the builder's side, for the
+        verification: each run of the reference starts with the encoder's own state new)."""
         namespace: dict = {"__name__": "gfsub_encoder"}
         exec(compile(self.source, str(self.path), "exec"), namespace)
-        return namespace["encode"], namespace.get("reset")
+        return namespace["encode"], namespace.get("reset"), namespace.get("decide")
 
 
 def read_encoder(path: "str | Path", reserved: set) -> Encoder:
@@ -55,14 +62,19 @@ def read_encoder(path: "str | Path", reserved: set) -> Encoder:
             module = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
             if module.split(".")[0] not in ALLOWED_IMPORTS:
                 raise EncoderError(path, f"imports {module}, which main.py cannot count on at Kaggle",
-                                   f"import only {', '.join(sorted(ALLOWED_IMPORTS))}")
+                                   "import only numpy and Python 3.7's standard library")
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
     encode = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "encode"), None)
     if encode is None or len(encode.args.args) != 1:
         raise EncoderError(path, "defines no function encode(obs)", "define encode(obs): the raw observation -> "
                            "the model's input (an array, or a list of arrays)")
-    clashes = sorted(names & set(reserved) - {"np", "numpy", "math", "collections", "itertools", "functools"})
+    decide = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "decide"), None)
+    if decide is not None and len(decide.args.args) != 2:
+        raise EncoderError(path, "defines decide() without the two arguments (outputs, obs)",
+                           "define decide(outputs, obs): the model's outputs by name and the raw observation -> "
+                           "the action, an int in 0..18")
+    clashes = sorted(names & set(reserved) - ALLOWED_IMPORTS - {"np"})
     if clashes:
         raise EncoderError(path, f"defines {', '.join(clashes)}, a name main.py's own code uses",
                            "rename it in your encoder")
-    return Encoder(path, source, "reset" in names, frozenset(names))
+    return Encoder(path, source, "reset" in names, frozenset(names), decide is not None)

@@ -4,7 +4,8 @@ The format is detected from the content (zip, HDF5, zlib signatures, a SavedMode
 not from the extension. Formats that carry a model config yield the architecture and a
 per-layer mapping; weights-only formats yield arrays in the source model's `get_weights()` order.
 Each format is read by its front door's loader: builder/keras/files.py (.keras, .h5, .weights.h5, a SavedModel),
-builder/legacy/ (a zlib pickle, an old main.py); an .npz of get_weights() is read here.
+builder/onnx/ (.onnx, with its external data), builder/legacy/ (a zlib pickle, an old main.py); an .npz of
+get_weights() is read here.
 """
 
 import zipfile
@@ -17,12 +18,14 @@ from builder.contents import SUPPORTED_HINT, Contents
 from builder.keras.files import load_h5_model, load_keras, load_savedmodel, load_weights_h5
 from builder.legacy.pickles import base64_zlib, load_pickle, looks_like_zlib
 from builder.legacy.python_source import load_python, looks_like_python
+from builder.onnx.reader import onnx_contents
 from common.errors import CorruptFileError, MissingFileError, UnknownFormatError
 from common.files import sha256_of
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
-FORMATS = ("keras", "h5", "weights.h5", "savedmodel", "npz", "pickle", "python")
+FORMATS = ("keras", "h5", "weights.h5", "savedmodel", "onnx", "npz", "pickle", "python")
+ONNX_FIRST_BYTE = b"\x08"  # a ModelProto starts with field 1, ir_version, a varint
 
 
 # The weights as every later step takes them: ("layer/role", float32 array), e.g. ("fc1/kernel", ...), in the
@@ -48,6 +51,7 @@ def load_weights(path: "str | Path") -> SourceWeights:
         "h5": load_h5_model,
         "weights.h5": load_weights_h5,
         "savedmodel": load_savedmodel,
+        "onnx": onnx_contents,
         "npz": _load_npz,
         "pickle": load_pickle,
         "python": load_python,
@@ -68,6 +72,8 @@ def detect_format(path: Path) -> str:
         head = handle.read(8)
     if not head:
         raise CorruptFileError(path, "the file is empty", "export the weights again")
+    if path.suffix == ".onnx" or head.startswith(ONNX_FIRST_BYTE):
+        return "onnx"
     if head.startswith(ZIP_SIGNATURE):
         return _zip_kind(path)
     if head.startswith(HDF5_SIGNATURE):

@@ -14,6 +14,8 @@ from agent_runtime.graph import GraphModel, input_dtypes, tensor_name
 from agent_runtime.layers import OPS
 from common.errors import UnsupportedArchitectureError, WeightShapeError
 
+CONSTANT_ROLE = "/value"  # the array of a graph constant (an ONNX initializer read as data, a folded shape)
+
 
 @dataclass
 class Graph:
@@ -24,6 +26,17 @@ class Graph:
     layer_order: list = field(default_factory=list)  # weighted layers in get_weights() order
     keras_major: int = 3
     output: str = ""  # the output the policy acts on
+    input_names: list = field(default_factory=list)  # the file's own names of the inputs, where they differ
+    output_names: list = field(default_factory=list)  # the file's own names of the outputs (else from `outputs`)
+
+    def named_outputs(self) -> dict:
+        """{the model's name of an output: its tensor reference}, in the model's order."""
+        names = self.output_names or [reference.split(":")[0].split("#")[0] for reference in self.outputs]
+        return dict(zip(names, self.outputs, strict=True))
+
+    def named_inputs(self) -> dict:
+        """{the model's name of an input: its input node}, in the model's order."""
+        return dict(zip(self.input_names or self.inputs, self.inputs, strict=True))
 
     def as_data(self) -> dict:
         """What main.py holds: the graph without the builder's bookkeeping."""

@@ -9,9 +9,10 @@ from builder.load import SourceWeights, load_weights
 from builder.model_graph import check_graph, output_units
 from builder.observations import default_specs, fit_to_inputs, parse_specs
 from builder.render import BACKENDS, WEIGHT_DTYPES, BuildFlags, render_main_py, reserved_names
+from builder.shell import ShellPlan, plan_shell
 from builder.source_model import plan_reference
 from builder.validate import ResolvedModel, resolve_model, validate_action_count
-from builder.verify import THRESHOLDS, ParityReport, Reference, verify_main_py
+from builder.verify import THRESHOLDS, ParityReport, Reference, ShellReference, verify_main_py
 from common.errors import (
     GfsubError,
     InternalError,
@@ -44,6 +45,7 @@ class BuildResult:
     output_name: str = ""
     output_kind: str = "Q-values"
     encoder: "Encoder | None" = None
+    shell: "ShellPlan | None" = None  # named outputs, state and decide around the net (agent_runtime/shell.py)
 
     @property
     def description(self) -> str:
@@ -73,6 +75,7 @@ def build(
     observation: "str | None" = None,
     encoder: "str | Path | None" = None,
     output_name: "str | None" = None,
+    state: "str | None" = None,
     fallback_action: int = 0,
     verify_steps: int = 300,
     verify: bool = True,
@@ -83,7 +86,7 @@ def build(
 ) -> BuildResult:
     """Build main.py from a trained model. Nothing is left at `output` unless every check passed, in every
     target runtime (`targets`: comma-separated names; missing runtimes are created, and `on_runtime_create`
-    is told)."""
+    is told). `state`: the --state pairs ("IN=OUT,...", or "none"); by default inferred by shape."""
     output = Path(output)
     validate_output_path(output)
     validate_range("--fallback-action", fallback_action, 0, N_ACTIONS - 1)
@@ -105,24 +108,27 @@ def build(
     try:
         source = load_weights(weights)
         model = resolve_model(source, arch_file)
-        name, kind = choose_output(source.path, model, output_name)
+        user_code = read_encoder(encoder, reserved_names(backend)) if encoder is not None else None
+        decides = user_code is not None and user_code.has_decide
+        name, kind, shapes = choose_output(source.path, model, output_name, decides)
+        shell = plan_for_shell(source, model, shapes, name, state, decides, backend)
         if backend == "keras":
             refuse_for_keras_backend(model)
-        pipeline = resolve_observation(model, specs, encoder, backend)
-        graph = model.graph.as_data()
+        pipeline = resolve_observation(model, specs, user_code, shell)
+        graph = shell.graph_data(model.graph) if shell is not None else model.graph.as_data()
         rendered = render_main_py(source, graph, model.named, pipeline.specs, encoder=pipeline.encoder,
                                   description=describe_graph(model.graph) if model.arch is None else
                                   describe(model.arch), fallback_action=fallback_action, backend=backend,
                                   weights_dtype=weights_dtype,
                                   flags=BuildFlags(arch=arch_file is not None, observation=observation or "",
                                                    encoder=Path(encoder).name if encoder else "",
-                                                   output=output_name or ""))
+                                                   output=output_name or "", state=state or ""))
         with staged_output(output) as temporary:
             write_output(temporary, rendered.source, output)
             parity = None
             if verify:
                 runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
-                parity = verify_main_py(temporary, reference_for(source, model, pipeline), steps=verify_steps,
+                parity = verify_main_py(temporary, reference_for(source, model, pipeline, shell), steps=verify_steps,
                                         weights_dtype=weights_dtype, targets=tuple(runtimes))
             if parity is not None and not parity.passed:
                 raise _parity_error(output, parity, weights_dtype)
@@ -131,13 +137,14 @@ def build(
         if not written:
             remove_folders(created)  # leave no trace of a failed build
     return BuildResult(output, source, model, output.stat().st_size, rendered.blob_chars, parity, backend,
-                       weights_dtype, pipeline.specs, pipeline.origin, name, kind, pipeline.encoder)
+                       weights_dtype, pipeline.specs, pipeline.origin, name, kind, pipeline.encoder, shell)
 
 
-def choose_output(path: Path, model: ResolvedModel, requested: "str | None") -> tuple:
-    """The output the policy acts on: --output NAME, else the one output of 19 values; -> (name, what it holds)."""
+def choose_output(path: Path, model: ResolvedModel, requested: "str | None", decides: bool = False) -> tuple:
+    """The output the policy acts on (or, when the encoder decides, whose first 19 values it records): --output
+    NAME, else the one output of 19 values; -> (name, what it holds, every tensor's shape)."""
     shapes = check_graph(model.graph, model.named, path)
-    outputs = {reference.split(":")[0].split("#")[0]: reference for reference in model.graph.outputs}
+    outputs = model.graph.named_outputs()
     units = {name: output_units(shapes, reference) for name, reference in outputs.items()}
     if requested is not None:
         if requested not in outputs:
@@ -153,9 +160,25 @@ def choose_output(path: Path, model: ResolvedModel, requested: "str | None") -> 
             raise OptionValueError(None, f"the model has {len(outputs)} outputs: {described}",
                                    "pass --output NAME: the one whose argmax is the action")
         name = fitting[0]
-    validate_action_count(path, units[name], name)
+    if not (decides and units[name] >= N_ACTIONS):
+        validate_action_count(path, units[name], name)
     model.graph.output = outputs[name]
-    return name, output_kind(model.graph, name, units)
+    return name, output_kind(model.graph, name, units), shapes
+
+
+def plan_for_shell(source: SourceWeights, model: ResolvedModel, shapes: dict, record: str, state: "str | None",
+                   decides: bool, backend: str) -> "ShellPlan | None":
+    """The agent shell for an ONNX model, a model with state, or an encoder that decides; None for the rest."""
+    if source.format != "onnx" and not decides and state is None:
+        return None
+    if source.format != "onnx":
+        raise OptionValueError(source.path, "decide() and --state are verified for ONNX models in this release",
+                               "export the model to ONNX (tf2onnx for Keras) and build from the .onnx, or drop "
+                               "decide() and --state")
+    if backend != "numpy":
+        raise RuntimeBackendError(None, f"--backend {backend} cannot run an ONNX model",
+                                  "use --backend numpy (the default)")
+    return plan_shell(model.graph, shapes, record, state)
 
 
 def refuse_for_keras_backend(model: ResolvedModel) -> None:
@@ -168,21 +191,27 @@ def refuse_for_keras_backend(model: ResolvedModel) -> None:
                                   "use --backend numpy (the default), which reproduces every layer gfsub reads")
 
 
-def resolve_observation(model: ResolvedModel, specs: "list | None", encoder: "str | Path | None",
-                        backend: str) -> Observation:
-    """The pipeline for the model's inputs: the user's encoder, --observation, or the default for its shapes."""
-    graph = model.graph
+def resolve_observation(model: ResolvedModel, specs: "list | None", encoder: "Encoder | None",
+                        shell: "ShellPlan | None" = None) -> Observation:
+    """The pipeline for the model's inputs (the state inputs aside): the user's encoder, --observation, or the
+    default for its shapes."""
     if encoder is not None:
-        return Observation([], "given (--encoder)", read_encoder(encoder, reserved_names(backend)))
+        return Observation([], "given (--encoder)", encoder)
+    shapes = dict(zip(model.graph.named_inputs(), model.graph.input_shapes, strict=True))
+    names = shell.fed_inputs(model.graph) if shell is not None else list(shapes)
+    fed = [shapes[name] for name in names]
     if specs is not None:
-        return Observation(fit_to_inputs(specs, graph.inputs, graph.input_shapes), "given (--observation)")
-    inferred, _ = default_specs(graph.inputs, graph.input_shapes)
-    return Observation(fit_to_inputs(inferred, graph.inputs, graph.input_shapes), "inferred from the input shape")
+        return Observation(fit_to_inputs(specs, names, fed), "given (--observation)")
+    inferred, _ = default_specs(names, fed)
+    return Observation(fit_to_inputs(inferred, names, fed), "inferred from the input shape")
 
 
-def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observation) -> Reference:
+def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observation,
+                  shell: "ShellPlan | None" = None) -> "Reference | ShellReference":
     """The verification's reference: the source model itself where it can run, else gfsub's Keras rebuild."""
     graph = model.graph
+    if shell is not None:
+        return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path)
     output = graph.output.split(":")[0]
     plan = plan_reference(source, model.model_json)
     if graph.assumed and plan is None:
@@ -200,6 +229,11 @@ def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observa
 def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> GfsubError:
     """Why main.py was refused: a model gfsub does not reproduce (the user's to know), float16 rounding (the
     user's to change), or a main.py that differs from a rebuild that matches the model (a gfsub bug)."""
+    if parity.parted:
+        return UnsupportedArchitectureError(
+            output, f"gfsub's numpy graph and the source model part at {parity.parted} (on the verify match)",
+            "gfsub will not build a main.py that plays differently from your model; open a gfsub issue with the "
+            "model file to have it supported")
     if parity.rebuild_vs_source > THRESHOLDS["float32"][1] * max(1.0, parity.scale):
         return UnsupportedArchitectureError(
             output, "the source model computes something gfsub's rebuild of its graph does not (max |dQ| "

@@ -30,7 +30,8 @@ from common.errors import EncoderError, InternalError
 SHARED_RUNTIME_MODULES = ("smm", "simple115", "observation", "codec", "policy")
 BACKENDS = {
     # backend: (runtime modules embedded after the shared ones, the loader main.py calls)
-    "numpy": (("activations", "tensor_ops", "layers", "graph", "incremental", "numpy_agent"), "load_numpy_policy"),
+    "numpy": (("activations", "tensor_ops", "layers", "graph", "incremental", "shell", "numpy_agent"),
+              "load_numpy_policy"),
     "keras": (("keras_model", "keras_agent"), "load_keras_policy"),
 }
 WEIGHT_DTYPES = ("float32", "float16")
@@ -60,7 +61,7 @@ class EmbeddedModule:
 
 # ----- one namespace: main.py's sections may not bind the same top-level name -----------------------------------
 TEMPLATE = "main.py.j2"
-ENCODER_INTERFACE = ("encode", "reset")  # the names an --encoder file defines for main.py to call
+ENCODER_INTERFACE = ("encode", "reset", "decide")  # the names an --encoder file defines for main.py to call
 
 
 def bound_names(tree: ast.Module) -> dict:
@@ -226,6 +227,7 @@ class BuildFlags:
     observation: str = ""
     encoder: str = ""
     output: str = ""
+    state: str = ""
 
 
 def render_main_py(
@@ -336,6 +338,8 @@ def _flags(flags: BuildFlags, backend: str, weights_dtype: str) -> str:
         parts.append(f" --encoder {flags.encoder}")
     if flags.output:
         parts.append(f" --output {flags.output}")
+    if flags.state:
+        parts.append(f" --state {flags.state}")
     parts.append(f" --backend {backend}")
     if weights_dtype != "float32":
         parts.append(f" --weights-dtype {weights_dtype}")

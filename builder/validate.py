@@ -21,7 +21,7 @@ from builder.keras.shapes import describe_variant, infer_architectures
 from builder.keras.splitter import Architecture, as_splitter, splitter_graph
 from builder.keras.weight_order import VARIABLES, candidate_orders, fits, shapes_of
 from builder.load import NamedWeights, SourceWeights
-from builder.model_graph import Graph, bind_layer_weights, bind_ordered_weights
+from builder.model_graph import CONSTANT_ROLE, Graph, bind_layer_weights, bind_ordered_weights
 from common.errors import (
     ActionCountError,
     AmbiguousArchitectureError,
@@ -63,6 +63,11 @@ def resolve_model(source: SourceWeights, arch_file: "str | Path | None") -> Reso
     """The graph and its checked weights: the file's own, else --arch, else the one known variant the weight shapes
     fit, else the notebook's default (whose shape check then explains the mismatch)."""
     requested = read_arch_file(arch_file) if arch_file else None
+    if source.named is not None:  # the front door bound the weights itself (ONNX)
+        if requested is not None:
+            raise ArchitectureFileError(arch_file, f"{source.path.name} records its own graph",
+                                        "drop --arch: the model file records its own graph")
+        return _checked(source, ResolvedModel(source.graph, source.named, "the file's own graph"))
     if source.graph is not None:
         if requested is not None:
             raise ArchitectureFileError(arch_file, f"{source.path.name} records its own architecture",
@@ -137,10 +142,12 @@ def _validate_action_count(path: Path, arch: Architecture) -> None:
 
 
 def _validate_finite(path: Path, named: NamedWeights) -> None:
+    """No NaN anywhere, and no infinity in a weight; a constant may hold one (-inf fills a masked logit)."""
     for name, array in named:
-        bad = ~np.isfinite(np.asarray(array, dtype=np.float64))
+        values = np.asarray(array, dtype=np.float64)
+        bad = np.isnan(values) if name.endswith(CONSTANT_ROLE) else ~np.isfinite(values)
         if bad.any():
-            kinds = sorted({"NaN" if np.isnan(v) else "inf" for v in np.asarray(array, dtype=np.float64)[bad][:50]})
+            kinds = sorted({"NaN" if np.isnan(v) else "inf" for v in values[bad][:50]})
             raise NonFiniteWeightsError(
                 path, f"layer {name} has {int(bad.sum())} {'/'.join(kinds)} values",
                 "the training run diverged: export weights from an earlier checkpoint")

@@ -15,16 +15,32 @@ from pathlib import Path
 import numpy as np
 
 from agent_runtime.graph import GraphModel
+from builder.encoder import Encoder
+from builder.model_graph import Graph
+from builder.onnx.runner import OnnxRuntimeModel
 from builder.reference_inputs import reference_inputs
+from builder.shell import ShellPlan
+from builder.shell_reference import first_difference, run_shell
 from builder.source_model import SourceReference, source_values
 from common.errors import EncoderError
-from common.kaggle import agent_configuration, load_like_kaggle, make_football
+from common.kaggle import N_ACTIONS, agent_configuration, load_like_kaggle, make_football
 from runtimes.hosted import AgentProcessError, RuntimeAgent
 from runtimes.registry import Runtime
 
 # (min action agreement, max |dQ| relative to max(1, max |Q|)) per stored weight dtype; float16 rounding moves the
 # values, so only agreement counts.
 THRESHOLDS = {"float32": (1.0, 1e-4), "float16": (0.99, float("inf"))}
+
+
+def value_gap(values: np.ndarray, reference: np.ndarray, elementwise: bool = False) -> float:
+    """max |values - reference|; elementwise, each difference over max(1, |reference|) (the shell's tolerance, so
+    that a masked -1e10 does not widen it for the other values). inf when the shapes differ."""
+    if values.shape != reference.shape:
+        return float("inf")
+    difference = np.abs(values - reference)
+    if elementwise:
+        difference = difference / np.maximum(1.0, np.abs(reference))
+    return float(np.max(difference)) if not np.isnan(difference).any() else float("inf")
 
 
 def _passes(agreement: float, max_abs_dq: float, weights_dtype: str, scale: float = 1.0) -> bool:
@@ -63,10 +79,13 @@ class ParityReport:
     reference: str = "gfsub's Keras model, rebuilt from the weights (a weights-only file cannot be run itself)"
     rebuild_vs_source: float = 0.0  # max |dQ| between gfsub's rebuild and the source model itself, when it ran
     scale: float = 1.0  # max |Q| of the reference: the tolerance is 1e-4 x max(1, this)
+    parted: str = ""  # where gfsub's numpy graph first differs from the source model ("": nowhere)
+    elementwise: bool = False  # max_abs_dq is max |dQ| / max(1, |Q|) over the values (value_gap)
 
     @property
     def passed(self) -> bool:
-        return (not self.load_failed and self.agent_errors == 0 and self.status == "DONE" and self.steps > 0
+        return (not self.load_failed and not self.parted and self.agent_errors == 0 and self.status == "DONE"
+                and self.steps > 0
                 and _passes(self.agreement, self.max_abs_dq, self.weights_dtype, self.scale)
                 and all(row.passed(self.weights_dtype, self.scale) for row in self.runtimes))
 
@@ -76,8 +95,46 @@ class ParityReport:
     def summary(self) -> str:
         if self.load_failed:
             return "the model inside main.py failed to load"
-        return (f"{self.steps} engine steps, action agreement {self.agreement:.2%}, max |dQ| {self.max_abs_dq:.2e}, "
+        gap = "max |dQ|/max(1,|Q|)" if self.elementwise else "max |dQ|"
+        return (f"{self.steps} engine steps, action agreement {self.agreement:.2%}, {gap} {self.max_abs_dq:.2e}, "
                 f"match status {self.status}, agent errors {self.agent_errors}")
+
+
+@dataclass
+class Evaluation:
+    """What the reference made of the verify match's observations."""
+
+    values: np.ndarray  # (N, 19)
+    actions: np.ndarray  # (N,)
+    rebuild_vs_source: float = 0.0  # max |difference| between gfsub's numpy graph and the source model
+    parted: str = ""  # where gfsub's numpy graph and the source first differ beyond the tolerance ("": nowhere)
+    elementwise: bool = False  # main.py's values are compared elementwise (value_gap)
+
+
+@dataclass
+class ShellReference:
+    """An ONNX model (or one with state or decide) in the builder's own shell: run by onnxruntime, and by gfsub's
+    numpy graph, step by step with the state carried, every output compared."""
+
+    graph: Graph
+    plan: ShellPlan
+    named: list
+    specs: list
+    encoder: "Encoder | None"
+    path: Path
+
+    def evaluate(self, raw_observations: list) -> Evaluation:
+        theirs = run_shell(OnnxRuntimeModel(self.path), self.graph, self.plan, self.specs, self.encoder,
+                           raw_observations)
+        numpy_graph = GraphModel(self.plan.graph_data(self.graph), self.named)
+        ours = run_shell(numpy_graph.outputs, self.graph, self.plan, self.specs, self.encoder, raw_observations)
+        largest, parted = first_difference(theirs, ours)
+        return Evaluation(theirs.values, theirs.actions, largest, parted, elementwise=True)
+
+    def describe(self) -> str:
+        import onnxruntime
+
+        return f"the source model itself (run by onnxruntime {onnxruntime.__version__}, step by step in the shell)"
 
 
 @dataclass
@@ -94,6 +151,11 @@ class Reference:
     input_names: "list | None" = None
     ordered: "list | None" = None  # a weights-only file's arrays, for a model rebuilt from its JSON
     encoder_path: "Path | None" = None
+
+    def evaluate(self, raw_observations: list) -> "Evaluation":
+        """The reference's values and greedy actions on these consecutive observations of one player."""
+        values, rebuild_vs_source = self.values(self.inputs(raw_observations))
+        return Evaluation(values, values.argmax(axis=1), rebuild_vs_source)
 
     def values(self, inputs: list) -> tuple:
         """-> (the reference's values (N, units), max |dQ| between gfsub's numpy graph and the source, or 0)."""
@@ -143,6 +205,14 @@ def play_engine_match(agent, steps: int) -> list:
 
 def main_py_values(namespace: dict, observations: list) -> np.ndarray:
     """The values main.py's own pipeline and model give these kaggle observations, from a fresh pipeline."""
+    policy = namespace["POLICY"]
+    if "ShellPolicy" in namespace and isinstance(policy, namespace["ShellPolicy"]):
+        fresh = namespace["ShellPolicy"](policy.model, namespace["OBSERVATION"], namespace.get("ENCODER"))
+        rows = []
+        for obs in observations:  # act(), as in a match: decide() may keep what the next step reads
+            fresh.act(obs)
+            rows.append(np.full(N_ACTIONS, np.nan) if fresh.last_values is None else fresh.last_values)
+        return np.stack(rows).astype(np.float64)
     pipeline = namespace["ObservationPipeline"](namespace["OBSERVATION"], namespace.get("ENCODER"))
     model = namespace["POLICY"].model
     rows = [np.asarray(model([x[None] for x in pipeline(obs)]), dtype=np.float64).reshape(-1) for obs in observations]
@@ -158,7 +228,8 @@ def action_agreement(played: list, expected: np.ndarray) -> float:
 
 
 def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, reference: np.ndarray,
-                      configuration: dict) -> RuntimeParity:
+                      configuration: dict, actions: "np.ndarray | None" = None,
+                      elementwise: bool = False) -> RuntimeParity:
     """Replay the observations through main.py inside `runtime`; compare actions and values with the reference."""
     row = RuntimeParity(runtime=runtime.name, versions=runtime.describe())
     try:
@@ -173,8 +244,8 @@ def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, refer
     values = np.asarray(result.q_values, dtype=np.float64)
     later = np.asarray(result.seconds[1:]) if len(result.seconds) > 1 else np.zeros(1)
     row.steps = len(result.actions)
-    row.agreement = action_agreement(result.actions, reference.argmax(axis=1))
-    row.max_abs_dq = float(np.max(np.abs(values - reference))) if values.shape == reference.shape else float("inf")
+    row.agreement = action_agreement(result.actions, reference.argmax(axis=1) if actions is None else actions)
+    row.max_abs_dq = value_gap(values, reference, elementwise)
     row.step1 = float(result.seconds[0])
     row.p50, row.p99 = float(np.percentile(later, 50)), float(np.percentile(later, 99))
     return row
@@ -192,20 +263,22 @@ def verify_main_py(main_py: Path, reference: Reference, *, steps: int = 300, wei
     episode = play_engine_match(agent, steps)
     observations = [step[0].observation for step in episode[:-1]]
     played = [step[0].action for step in episode[1:]]
-    inputs = reference.inputs([obs["players_raw"][0] for obs in observations])
-    expected, rebuild_vs_source = reference.values(inputs)
+    evaluation = reference.evaluate([obs["players_raw"][0] for obs in observations])
+    expected = evaluation.values
     candidate = main_py_values(namespace, observations)
     return ParityReport(
         steps=len(observations),
-        agreement=action_agreement(played, expected.argmax(axis=1)),
-        max_abs_dq=float(np.max(np.abs(candidate - expected))) if candidate.shape == expected.shape else float("inf"),
+        agreement=action_agreement(played, evaluation.actions),
+        max_abs_dq=value_gap(candidate, expected, evaluation.elementwise),
         status=episode[-1][0].status,
         agent_errors=int(policy.errors),
         load_failed=False,
         weights_dtype=weights_dtype,
-        runtimes=[replay_in_runtime(main_py, runtime, observations, expected, agent_configuration())
-                  for runtime in targets],
+        runtimes=[replay_in_runtime(main_py, runtime, observations, expected, agent_configuration(),
+                                    evaluation.actions, evaluation.elementwise) for runtime in targets],
         reference=reference.describe(),
-        rebuild_vs_source=rebuild_vs_source,
-        scale=float(np.max(np.abs(expected))),
+        rebuild_vs_source=evaluation.rebuild_vs_source,
+        parted=evaluation.parted,
+        scale=1.0 if evaluation.elementwise else float(np.max(np.abs(expected))),
+        elementwise=evaluation.elementwise,
     )

@@ -174,6 +174,10 @@ class SandboxUnavailableError(SetupError):
     """No sandbox for other people's agents can be made on this machine (not Linux, no bubblewrap, no namespaces)."""
 
 
+class MissingPackageError(SetupError):
+    """An optional package that this model needs is not installed (onnx, onnxruntime, torch): the extra to add."""
+
+
 class RayClusterError(SetupError):
     """`--ray`: Ray is not installed, or the cluster address does not answer."""
 

@@ -100,8 +100,8 @@ def quiet():
 
 # ----- build --------------------------------------------------------------------------------------------------
 WeightsArg = Annotated[Path, typer.Argument(
-    help="The trained model: .keras, .h5, SavedModel dir; or weights: .weights.h5, .npz, zlib-pickled get_weights(), "
-         "an old main.py.")]
+    help="The trained model: .keras, .h5, SavedModel dir, .onnx; or weights: .weights.h5, .npz, zlib-pickled "
+         "get_weights(), an old main.py.")]
 OutputOpt = Annotated[Path, typer.Option("-o", "--out", help="Where to write main.py.")]
 ArchOpt = Annotated[Path | None, typer.Option("--arch", help="For weights-only files: the model's own JSON "
                                                               "(model.to_json()), or a SplitterConvNN JSON "
@@ -110,9 +110,13 @@ ObservationOpt = Annotated[str | None, typer.Option("--observation", help="SPEC[
                                                     "smm|simple115|simple115v2[:scale=S][:diff][:stack=K]"
                                                     "[:fill=first|zeros].")]
 EncoderOpt = Annotated[Path | None, typer.Option("--encoder", help="Your own feature code: a Python file that "
-                                                 "defines encode(obs) (and reset()).")]
+                                                 "defines encode(obs) (and reset(), decide(outputs, obs)).")]
 ModelOutputOpt = Annotated[str | None, typer.Option("--output", help="For a model with several outputs: the one "
-                                                    "whose argmax is the action (its layer name).")]
+                                                    "whose argmax is the action, or whose first 19 values decide() "
+                                                    "is recorded with (its name).")]
+StateOpt = Annotated[str | None, typer.Option("--state", help="Recurrent state: IN=OUT[,IN=OUT...], each input "
+                                              "fed the paired output of the step before (zeros at a new match); "
+                                              "none when your encoder carries it. Default: inferred by shape.")]
 FallbackOpt = Annotated[int, typer.Option("--fallback-action", help="Action played if the model ever errors.")]
 VerifyStepsOpt = Annotated[int, typer.Option("--verify-steps", help="Engine steps played to check parity.")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="numpy (no TensorFlow in main.py; default) or keras.")]
@@ -135,6 +139,7 @@ def build(
     observation: ObservationOpt = None,
     encoder: EncoderOpt = None,
     model_output: ModelOutputOpt = None,
+    state: StateOpt = None,
     fallback_action: FallbackOpt = 0,
     verify_steps: VerifyStepsOpt = 300,
     backend: BackendOpt = "numpy",
@@ -149,7 +154,8 @@ def build(
     with quiet(), console.status("building and verifying main.py on the gfootball engine and in each target "
                                  "runtime..."):
         result = build(weights, output, arch_file=arch, observation=observation, encoder=encoder,
-                       output_name=model_output, fallback_action=fallback_action, verify_steps=verify_steps,
+                       output_name=model_output, state=state, fallback_action=fallback_action,
+                       verify_steps=verify_steps,
                        backend=backend, weights_dtype=weights_dtype, targets=target or DEFAULT_TARGETS,
                        on_runtime_create=announce_runtime)
     build_summary(result)

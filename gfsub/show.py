@@ -97,7 +97,8 @@ def build_summary(result) -> None:
         ("architecture", f"{result.description} (from {result.model.origin})"),
         ("parameters", f"{result.n_params:,}"),
         ("observation", f"{describe_observation(result.observation, result.encoder)} ({result.observation_origin})"),
-        ("action", f"argmax of output '{result.output_name}' ({result.output_kind})"),
+        ("action", action_line(result)),
+        *([("state", result.shell.describe_state())] if result.shell is not None else []),
         ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
         ("main.py", f"{result.output} ({result.main_py_bytes / 1e6:.1f} MB)"),
@@ -110,6 +111,14 @@ def build_summary(result) -> None:
     if result.parity is not None and result.parity.runtimes:
         console.print(runtime_parity_table(result.parity.runtimes))
     console.print(f"[bold green]wrote {escape(str(result.output))}[/]")
+
+
+def action_line(result) -> str:
+    """How main.py picks its action: the encoder's decide(), or the argmax of the chosen output."""
+    if result.encoder is not None and result.encoder.has_decide:
+        return (f"decide(outputs, obs) of {result.encoder.path.name}; values recorded: output "
+                f"'{result.output_name}' (its first 19)")
+    return f"argmax of output '{result.output_name}' ({result.output_kind})"
 
 
 def runtime_parity_table(rows: list) -> Table:

@@ -60,7 +60,7 @@ def test_the_encoder_is_embedded_verbatim_and_main_py_plays_like_the_model(encod
                    targets="kaggle-2020,kaggle-2026")
     assert result.parity.passed and result.observation_origin == "given (--encoder)"
     source = result.output.read_text()
-    assert textwrap.dedent(ENCODER).strip() in source and "ENCODER = (encode, reset)" in source
+    assert textwrap.dedent(ENCODER).strip() in source and "ENCODER = (encode, reset, None)" in source
     actions = set()
     for side in (both_sides_observations[0::2], both_sides_observations[1::2]):
         namespace["reset"]()

@@ -17,11 +17,13 @@ import numpy as np
 from agent_runtime.graph import tensor_name
 from agent_runtime.layers import OPS
 from agent_runtime.tensor_ops import TENSOR_OPS
-from builder.model_graph import Graph
+from builder.contents import Contents
+from builder.model_graph import CONSTANT_ROLE, Graph
 from builder.onnx.ops import NUMPY_DTYPES, TRANSLATORS
 from common.errors import (
     CorruptFileError,
     MissingFileError,
+    MissingPackageError,
     ModelTooLargeError,
     OnnxOpRefusedError,
     UnsupportedArchitectureError,
@@ -47,6 +49,12 @@ class OnnxModel:
     opset: int = 0
 
 
+def onnx_contents(path: Path) -> Contents:
+    """load.py's loader: the graph and its weights, and what wrote the file."""
+    model = read_onnx(path)
+    return Contents(graph=model.graph, named=model.named, writer=f"{model.producer} (ONNX opset {model.opset})")
+
+
 def read_onnx(path: "str | Path") -> OnnxModel:
     """The layer graph and weights of an ONNX model file (and its external data beside it)."""
     path = Path(path)
@@ -66,12 +74,15 @@ def read_onnx(path: "str | Path") -> OnnxModel:
 def _load(path: Path):
     """The ModelProto, its sizes checked before any tensor data is read, external data loaded from beside it, and
     model-local functions inlined."""
-    import onnx
-    from google.protobuf.message import DecodeError
-    from onnx import external_data_helper
-
     if not path.is_file():
         raise MissingFileError(path, "no such ONNX file", "check the path to your exported model")
+    try:
+        import onnx
+        from google.protobuf.message import DecodeError
+        from onnx import external_data_helper
+    except ImportError:
+        raise MissingPackageError(path, "reading an ONNX model needs the onnx package",
+                                  "pip install 'gfsub[onnx]'") from None
     if path.stat().st_size > 4 * MAX_ELEMENTS:
         raise ModelTooLargeError(path, f"the file is {path.stat().st_size >> 20} MiB, over gfsub's limit of "
                                  f"{4 * MAX_ELEMENTS >> 20} MiB", "a Kaggle football agent's model is far smaller: "
@@ -364,8 +375,8 @@ class GraphReader:
 
     def _constant_node(self, key: str, array: np.ndarray) -> str:
         name = self._unique(f"const_{key}")
-        self.nodes.append({"name": name, "op": "constant", "inputs": [], "weights": [f"{name}/value"]})
-        self.named.append((f"{name}/value", array))
+        self.nodes.append({"name": name, "op": "constant", "inputs": [], "weights": [name + CONSTANT_ROLE]})
+        self.named.append((name + CONSTANT_ROLE, array))
         return name
 
     # ----- the result ---------------------------------------------------------------------------------------------
@@ -386,4 +397,5 @@ class GraphReader:
         kept = {name for node in nodes for name in node.get("weights", [])}
         self.named = [(name, array) for name, array in self.named if name in kept]
         return Graph(inputs=self.inputs, input_shapes=self.input_shapes, outputs=outputs, nodes=nodes,
-                     output=outputs[0] if outputs else "")
+                     output=outputs[0] if outputs else "", input_names=list(self.onnx_inputs),
+                     output_names=[info.name for info in self.onnx_graph.output])
