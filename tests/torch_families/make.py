@@ -5,7 +5,7 @@
 Each family is trained for a few hundred steps on the encoder's inputs of real engine observations, to targets that
 depend on them (an untrained net's argmax is nearly constant and would hide a bug), then exported: the TorchScript
 exporter (`dynamo=False`, opset 13 or 17) or the dynamo exporter (opset 18). files/made.json records what wrote
-each file. The refused files are exported alike.
+each file; NAME.pt is the trained state_dict, for the benchmarks' torch rows. The refused files are exported alike.
 """
 
 import json
@@ -228,6 +228,8 @@ def main() -> None:
             train(model, data, targets)
         model.eval()
         example = [x[:1] for x in (data[:1] if state_zeros(model, 1) else data)] + state_zeros(model, 1)
+        if name in FAMILIES:  # the original agent as torch runs it (benchmarks/bench_forward.py)
+            torch.save(model.state_dict(), FILES / f"{name}.pt")
         try:
             made[name] = export(name, model, example, exporter, opset, inputs, outputs)
         except Exception as exc:  # noqa: BLE001 - an exporter that cannot write a refused family: say so
