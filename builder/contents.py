@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from builder.model_graph import Graph
 
 SUPPORTED_HINT = (
-    "pass a Keras model (.keras, .h5), an ONNX model (.onnx), weights (.weights.h5, .npz of get_weights(), "
-    "zlib-pickled get_weights()), a SavedModel directory, or an old main.py with its weights embedded"
+    "pass a Keras model (.keras, .h5), an ONNX model (.onnx), a torch.export .pt2, weights (.weights.h5, .npz of "
+    "get_weights(), zlib-pickled get_weights()), a SavedModel directory, or an old main.py with its weights embedded"
 )
 
 

@@ -4,8 +4,8 @@ The format is detected from the content (zip, HDF5, zlib signatures, a SavedMode
 not from the extension. Formats that carry a model config yield the architecture and a
 per-layer mapping; weights-only formats yield arrays in the source model's `get_weights()` order.
 Each format is read by its front door's loader: builder/keras/files.py (.keras, .h5, .weights.h5, a SavedModel),
-builder/onnx/ (.onnx, with its external data), builder/legacy/ (a zlib pickle, an old main.py); an .npz of
-get_weights() is read here.
+builder/onnx/ (.onnx, with its external data), builder/torch/ (.pt2), builder/legacy/ (a zlib pickle, an old
+main.py); an .npz of get_weights() is read here.
 """
 
 import zipfile
@@ -19,12 +19,13 @@ from builder.keras.files import load_h5_model, load_keras, load_savedmodel, load
 from builder.legacy.pickles import base64_zlib, load_pickle, looks_like_zlib
 from builder.legacy.python_source import load_python, looks_like_python
 from builder.onnx.reader import onnx_contents
+from builder.torch.exported import load_pt2, looks_like_pt2
 from common.errors import CorruptFileError, MissingFileError, UnknownFormatError
 from common.files import sha256_of
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ZIP_SIGNATURE = b"PK\x03\x04"
-FORMATS = ("keras", "h5", "weights.h5", "savedmodel", "onnx", "npz", "pickle", "python")
+FORMATS = ("keras", "h5", "weights.h5", "savedmodel", "onnx", "pt2", "npz", "pickle", "python")
 ONNX_FIRST_BYTE = b"\x08"  # a ModelProto starts with field 1, ir_version, a varint
 
 
@@ -52,6 +53,7 @@ def load_weights(path: "str | Path") -> SourceWeights:
         "weights.h5": load_weights_h5,
         "savedmodel": load_savedmodel,
         "onnx": onnx_contents,
+        "pt2": load_pt2,
         "npz": _load_npz,
         "pickle": load_pickle,
         "python": load_python,
@@ -97,6 +99,8 @@ def _zip_kind(path: Path) -> str:
         return "keras"
     if names and all(name.endswith(".npy") for name in names):
         return "npz"
+    if looks_like_pt2(names):
+        return "pt2"
     raise UnknownFormatError(path, f"a zip archive that is neither .keras nor .npz (holds {names[:4]})",
                              SUPPORTED_HINT)
 

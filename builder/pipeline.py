@@ -28,6 +28,7 @@ from common.options import validate_choice, validate_range
 from runtimes.registry import ensure_runtime, parse_names
 
 DEFAULT_TARGETS = "kaggle-2020,kaggle-2026"
+SHELL_FORMATS = ("onnx", "pt2")  # front doors whose models run in the agent shell
 
 
 @dataclass
@@ -169,16 +170,16 @@ def choose_output(path: Path, model: ResolvedModel, requested: "str | None", dec
 def plan_for_shell(source: SourceWeights, model: ResolvedModel, shapes: dict, record: str, state: "str | None",
                    decides: bool, backend: str) -> "ShellPlan | None":
     """The agent shell for an ONNX model, a model with state, or an encoder that decides; None for the rest."""
-    if source.format != "onnx" and not decides and state is None:
+    if source.format not in SHELL_FORMATS and not decides and state is None:
         return None
-    if source.format != "onnx":
+    if source.format not in SHELL_FORMATS:
         raise OptionValueError(source.path, "decide() and --state are verified for ONNX models in this release",
                                "export the model to ONNX (tf2onnx for Keras) and build from the .onnx, or drop "
                                "decide() and --state")
     if backend != "numpy":
-        raise RuntimeBackendError(None, f"--backend {backend} cannot run an ONNX model",
+        raise RuntimeBackendError(None, f"--backend {backend} cannot run an ONNX or torch.export model",
                                   "use --backend numpy (the default)")
-    return plan_shell(model.graph, shapes, record, state)
+    return plan_shell(model.graph, shapes, record, state, in_order=source.format == "pt2")
 
 
 def refuse_for_keras_backend(model: ResolvedModel) -> None:
@@ -211,7 +212,7 @@ def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observa
     """The verification's reference: the source model itself where it can run, else gfsub's Keras rebuild."""
     graph = model.graph
     if shell is not None:
-        return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path)
+        return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path, source.format)
     output = graph.output.split(":")[0]
     plan = plan_reference(source, model.model_json)
     if graph.assumed and plan is None:

@@ -45,15 +45,18 @@ class ShellPlan:
         return f"{pairs} ({self.state_origin})"
 
 
-def plan_shell(graph: Graph, shapes: dict, record: str, requested: "str | None") -> ShellPlan:
-    """The shell of this graph: `shapes` from check_graph, `record` the chosen output, `requested` the --state text."""
+def plan_shell(graph: Graph, shapes: dict, record: str, requested: "str | None", in_order: bool = False) -> ShellPlan:
+    """The shell of this graph: `shapes` from check_graph, `record` the chosen output, `requested` the --state text.
+    `in_order`: outputs whose names say nothing (a .pt2's getitem_1, ...) that share a shape pair in their order."""
     outputs = graph.named_outputs()
     if requested is not None and requested.strip().lower() == "none":
         return ShellPlan(outputs, record, [], "none (--state none)")
     if requested is not None:
         return ShellPlan(outputs, record, _given_pairs(graph, shapes, outputs, requested), "given (--state)")
-    pairs = _inferred_pairs(graph, shapes, outputs, record)
-    return ShellPlan(outputs, record, pairs, "inferred by shape" if pairs else "none")
+    pairs, ordered = _inferred_pairs(graph, shapes, outputs, record, in_order)
+    origin = "inferred by shape, in the model's order: pass --state to pair them otherwise" if ordered else \
+        "inferred by shape"
+    return ShellPlan(outputs, record, pairs, origin if pairs else "none")
 
 
 def _shape(shapes: dict, reference: str) -> tuple:
@@ -95,11 +98,12 @@ def _stem(name: str) -> str:
     return "_".join(kept)
 
 
-def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str) -> list:
-    """Pairs by shape, and by name where several share a shape; a model of one input carries no state."""
+def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str, in_order: bool) -> tuple:
+    """(pairs by shape, and by name where several share a shape (by order with `in_order`), whether any was paired
+    by order); a model of one input carries no state."""
     inputs = graph.named_inputs()
     if len(inputs) < 2 or len(outputs) < 2:
-        return []
+        return [], False
     dtypes = {node["name"]: node.get("dtype", "float32") for node in graph.nodes if node["op"] == "input"}
     candidates = [name for name, node in inputs.items() if dtypes.get(node, "float32").startswith("float")]
     groups: dict = {}
@@ -108,7 +112,7 @@ def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str) -> l
     for name, reference in outputs.items():
         if name != record and _shape(shapes, reference) in groups:
             groups[_shape(shapes, reference)][1].append(name)
-    pairs = []
+    pairs, ordered = [], False
     for shape, (ins, outs) in groups.items():
         if not outs:
             continue
@@ -117,6 +121,8 @@ def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str) -> l
             continue
         by_stem = {_stem(name): name for name in outs}
         matched = [(name, by_stem.get(_stem(name))) for name in ins]
+        if in_order and len(ins) == len(outs) and any(out is None for _, out in matched):
+            matched, ordered = list(zip(ins, outs, strict=True)), True
         if len(by_stem) != len(outs) or len(ins) != len(outs) or any(out is None for _, out in matched):
             raise OptionValueError(None, f"inputs {', '.join(ins)} and outputs {', '.join(outs)} all have shape "
                                    f"{shape}, so gfsub cannot tell which output is which input's next value",
@@ -124,4 +130,4 @@ def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str) -> l
                                    "the state itself")
         pairs += matched
     order = list(inputs)
-    return sorted(pairs, key=lambda pair: order.index(pair[0]))
+    return sorted(pairs, key=lambda pair: order.index(pair[0])), ordered

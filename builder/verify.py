@@ -22,6 +22,7 @@ from builder.reference_inputs import reference_inputs
 from builder.shell import ShellPlan
 from builder.shell_reference import first_difference, run_shell
 from builder.source_model import SourceReference, source_values
+from builder.torch.exported import ExportedProgramModel
 from common.errors import EncoderError
 from common.kaggle import N_ACTIONS, agent_configuration, load_like_kaggle, make_football
 from runtimes.hosted import AgentProcessError, RuntimeAgent
@@ -122,16 +123,28 @@ class ShellReference:
     specs: list
     encoder: "Encoder | None"
     path: Path
+    format: str = "onnx"  # or "pt2"
 
     def evaluate(self, raw_observations: list) -> Evaluation:
-        theirs = run_shell(OnnxRuntimeModel(self.path), self.graph, self.plan, self.specs, self.encoder,
+        theirs = run_shell(self.source_model(), self.graph, self.plan, self.specs, self.encoder,
                            raw_observations)
         numpy_graph = GraphModel(self.plan.graph_data(self.graph), self.named)
         ours = run_shell(numpy_graph.outputs, self.graph, self.plan, self.specs, self.encoder, raw_observations)
         largest, parted = first_difference(theirs, ours)
         return Evaluation(theirs.values, theirs.actions, largest, parted, elementwise=True)
 
+    def source_model(self):
+        """The model run by its own runtime: torch for a .pt2 (its ExportedProgram), onnxruntime for an .onnx."""
+        if self.format == "pt2":
+            return ExportedProgramModel(self.path, list(self.graph.named_outputs()))
+        return OnnxRuntimeModel(self.path)
+
     def describe(self) -> str:
+        if self.format == "pt2":
+            import torch
+
+            return f"the source model itself (its ExportedProgram run by torch {torch.__version__}, step by step in " \
+                   "the shell)"
         import onnxruntime
 
         return f"the source model itself (run by onnxruntime {onnxruntime.__version__}, step by step in the shell)"

@@ -5,7 +5,8 @@
 Each family is trained for a few hundred steps on the encoder's inputs of real engine observations, to targets that
 depend on them (an untrained net's argmax is nearly constant and would hide a bug), then exported: the TorchScript
 exporter (`dynamo=False`, opset 13 or 17) or the dynamo exporter (opset 18). files/made.json records what wrote
-each file; NAME.pt is the trained state_dict, for the benchmarks' torch rows. The refused files are exported alike.
+each file; NAME.pt is the trained state_dict, for the benchmarks' torch rows; NAME.pt2 (PT2) the ExportedProgram.
+The refused files are exported alike.
 """
 
 import json
@@ -141,6 +142,14 @@ REFUSED = {
 }
 
 
+PT2 = ("lstm_dynamo",)  # also saved by torch.export.save, as NAME.pt2
+
+
+def write_pt2(name: str, model: nn.Module, example: list) -> None:
+    """The trained model as torch.export writes it: an ExportedProgram, no class code needed to load it."""
+    torch.export.save(torch.export.export(model, tuple(example)), str(FILES / f"{name}.pt2"))
+
+
 def observations(steps: int = 400) -> list:
     """Raw observations of both controlled players in a real match of seeded random actions."""
     rng = random.Random(0)
@@ -230,6 +239,8 @@ def main() -> None:
         example = [x[:1] for x in (data[:1] if state_zeros(model, 1) else data)] + state_zeros(model, 1)
         if name in FAMILIES:  # the original agent as torch runs it (benchmarks/bench_forward.py)
             torch.save(model.state_dict(), FILES / f"{name}.pt")
+        if name in PT2:
+            write_pt2(name, model, example)
         try:
             made[name] = export(name, model, example, exporter, opset, inputs, outputs)
         except Exception as exc:  # noqa: BLE001 - an exporter that cannot write a refused family: say so
