@@ -28,6 +28,7 @@ class Graph:
     output: str = ""  # the output the policy acts on
     input_names: list = field(default_factory=list)  # the file's own names of the inputs, where they differ
     output_names: list = field(default_factory=list)  # the file's own names of the outputs (else from `outputs`)
+    source_tensors: list = field(default_factory=list)  # ONNX: (its tensor, the graph tensor, "node 'n' (op Op)")
 
     def named_outputs(self) -> dict:
         """{the model's name of an output: its tensor reference}, in the model's order."""

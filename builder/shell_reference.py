@@ -27,6 +27,7 @@ class ShellRun:
     values: np.ndarray  # (N, 19): the recorded output's first 19 values per step
     actions: np.ndarray  # (N,): decide()'s, else the argmax of the values
     outputs: list  # per step: {output name: array}
+    feeds: list  # per step: the model's inputs, in its order (batch axis first)
 
 
 def run_shell(model, graph: Graph, plan: ShellPlan, specs: list, encoder: "Encoder | None",
@@ -39,7 +40,7 @@ def run_shell(model, graph: Graph, plan: ShellPlan, specs: list, encoder: "Encod
     dtypes = {node["name"]: node.get("dtype", "float32") for node in graph.nodes if node["op"] == "input"}
     zeros = {name: np.zeros((1, *shapes[name]), dtype=dtypes.get(named[name], "float32")) for name, _ in plan.state}
     pipelines = [ReferenceInput(spec) for spec in specs]
-    values, actions, outputs_seen, state, steps_left = [], [], [], {}, None
+    values, actions, outputs_seen, feeds, state, steps_left = [], [], [], [], {}, None
     for step, raw in enumerate(raw_observations):
         now = raw.get("steps_left")
         if step == 0 or (now is not None and steps_left is not None and now >= steps_left):
@@ -52,14 +53,15 @@ def run_shell(model, graph: Graph, plan: ShellPlan, specs: list, encoder: "Encod
         given = _encoded(encoder, encode, raw, fed, shapes, step, plan) if encode else [p.push(raw) for p in pipelines]
         feed = dict(zip(fed, (x[None] for x in given), strict=True))
         feed.update(state)
-        outputs = model([feed[name] for name in named])
+        feeds.append([feed[name] for name in named])
+        outputs = model(feeds[-1])
         state = {name: outputs[output] for name, output in plan.state}
         row = np.asarray(outputs[plan.record], dtype=np.float64).reshape(-1)[:N_ACTIONS]
         action = _decided(encoder, decide, outputs, raw, step) if decide else int(np.argmax(row))
         values.append(row)
         actions.append(action)
         outputs_seen.append(outputs)
-    return ShellRun(np.stack(values), np.asarray(actions), outputs_seen)
+    return ShellRun(np.stack(values), np.asarray(actions), outputs_seen, feeds)
 
 
 def _call(encoder: Encoder, what: str, step: int, function, *args):
@@ -106,18 +108,18 @@ def _decided(encoder: Encoder, decide, outputs: dict, raw: dict, step: int) -> i
     return int(action)
 
 
-def first_difference(reference: ShellRun, ours: ShellRun) -> "tuple[float, str]":
-    """(max |difference| over every float output and step, and where the first one beyond the tolerance is: "" when
-    none is). Integer and boolean outputs must be equal."""
+def first_difference(reference: ShellRun, ours: ShellRun) -> "tuple[float, str, int]":
+    """(max |difference| over every float output and step, where the first one beyond the tolerance is ("" when none
+    is), and its step index). Integer and boolean outputs must be equal."""
     largest = 0.0
     for step, (theirs, mine) in enumerate(zip(reference.outputs, ours.outputs, strict=True)):
         for name, want in theirs.items():
             want, got = np.asarray(want), np.asarray(mine.get(name))
             if want.shape != got.shape:
-                return float("inf"), f"step {step + 1}, output '{name}': shape {got.shape}, not {want.shape}"
+                return float("inf"), f"step {step + 1}, output '{name}': shape {got.shape}, not {want.shape}", step
             if want.dtype.kind != "f":
                 if not np.array_equal(want, got):
-                    return float("inf"), f"step {step + 1}, output '{name}': values differ"
+                    return float("inf"), f"step {step + 1}, output '{name}': values differ", step
                 continue
             difference = np.abs(got.astype(np.float64) - want)
             largest = max(largest, float(np.nanmax(difference, initial=0.0)) if not np.isnan(difference).any()
@@ -125,8 +127,8 @@ def first_difference(reference: ShellRun, ours: ShellRun) -> "tuple[float, str]"
             beyond = ~(difference <= TOLERANCE * np.maximum(1.0, np.abs(want)))  # NaN is beyond too
             if beyond.any():
                 return largest, (f"step {step + 1}, output '{name}': |difference| {float(difference.max()):.2e} "
-                                 f"at {int(beyond.sum())} of {want.size} values")
+                                 f"at {int(beyond.sum())} of {want.size} values"), step
     if not np.array_equal(reference.actions, ours.actions):
         step = int(np.argmax(reference.actions != ours.actions))
-        return largest, f"step {step + 1}: action {ours.actions[step]}, not {reference.actions[step]}"
-    return largest, ""
+        return largest, f"step {step + 1}: action {ours.actions[step]}, not {reference.actions[step]}", step
+    return largest, "", -1

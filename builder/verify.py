@@ -17,10 +17,10 @@ import numpy as np
 from agent_runtime.graph import GraphModel
 from builder.encoder import Encoder
 from builder.model_graph import Graph
-from builder.onnx.runner import OnnxRuntimeModel
+from builder.onnx.runner import OnnxRuntimeModel, parting_node
 from builder.reference_inputs import reference_inputs
 from builder.shell import ShellPlan
-from builder.shell_reference import first_difference, run_shell
+from builder.shell_reference import TOLERANCE, first_difference, run_shell
 from builder.source_model import SourceReference, source_values
 from builder.torch.exported import ExportedProgramModel
 from common.errors import EncoderError
@@ -130,7 +130,10 @@ class ShellReference:
                            raw_observations)
         numpy_graph = GraphModel(self.plan.graph_data(self.graph), self.named)
         ours = run_shell(numpy_graph.outputs, self.graph, self.plan, self.specs, self.encoder, raw_observations)
-        largest, parted = first_difference(theirs, ours)
+        largest, parted, step = first_difference(theirs, ours)
+        if parted and self.format == "onnx":
+            node = parting_node(self.path, self.graph.source_tensors, numpy_graph, theirs.feeds[step], TOLERANCE)
+            parted += f", first at {node}" if node else ""
         return Evaluation(theirs.values, theirs.actions, largest, parted, elementwise=True)
 
     def source_model(self):

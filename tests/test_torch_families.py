@@ -180,3 +180,17 @@ def test_weights_kept_beside_the_file_must_be_there(tmp_path):
                                    "--encoder", str(write_encoder(tmp_path, "plain"))])
     assert out.exit_code == 2 and "lstm_dynamo.onnx.data" in out.output and "copy" in out.output, out.output
     assert not (tmp_path / "main.py").exists()
+
+
+def test_where_numpy_and_onnxruntime_part_is_named_by_step_output_and_node(tmp_path, monkeypatch):
+    """A numpy op that drifts (a fault put into the builder's own Erf) is refused at the first step, output and ONNX
+    node where the two part, and nothing is written."""
+    from agent_runtime.layers import OPS
+    from common.errors import UnsupportedArchitectureError
+
+    exact = OPS["error_function"]
+    monkeypatch.setitem(OPS, "error_function", lambda node, inputs, weights: exact(node, inputs, weights) * 1.001)
+    with pytest.raises(UnsupportedArchitectureError) as error:
+        build_family("mlp_mask_ts13", tmp_path)
+    assert "step 1, output 'logits'" in str(error.value) and "first at node '/Erf' (op Erf)" in str(error.value)
+    assert not (tmp_path / "mlp_mask_ts13.py").exists()

@@ -398,4 +398,14 @@ class GraphReader:
         self.named = [(name, array) for name, array in self.named if name in kept]
         return Graph(inputs=self.inputs, input_shapes=self.input_shapes, outputs=outputs, nodes=nodes,
                      output=outputs[0] if outputs else "", input_names=list(self.onnx_inputs),
-                     output_names=[info.name for info in self.onnx_graph.output])
+                     output_names=[info.name for info in self.onnx_graph.output], source_tensors=self.source_tensors())
+
+    def source_tensors(self) -> list:
+        """Each ONNX node's first output that is a graph tensor (not folded to a constant), in the file's order:
+        where to look when numpy and onnxruntime part."""
+        found = []
+        for node in self.onnx_graph.node:
+            known = self.known.get(node.output[0]) if node.output else None
+            if known is not None and known.ref is not None and not any(known.ref == ref for _, ref, _ in found):
+                found.append((node.output[0], known.ref, f"node '{node.name or node.output[0]}' (op {node.op_type})"))
+        return found

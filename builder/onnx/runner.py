@@ -23,8 +23,11 @@ class OnnxRuntimeModel:
         options.intra_op_num_threads = options.inter_op_num_threads = 1
         options.log_severity_level = 3
         model = onnx.load(str(path))
-        for name in intermediates:
-            model.graph.output.append(onnx.ValueInfoProto(name=name))
+        if intermediates:
+            model = onnx.shape_inference.infer_shapes(model)
+            typed = {info.name: info for info in model.graph.value_info}
+            known = {info.name for info in model.graph.output}
+            model.graph.output.extend(typed[name] for name in intermediates if name in typed and name not in known)
         try:
             self.session = onnxruntime.InferenceSession(model.SerializeToString(), options,
                                                         providers=["CPUExecutionProvider"])
@@ -48,3 +51,26 @@ class OnnxRuntimeModel:
                                    f"({str(exc).splitlines()[0][:200]})", "check that the encoder gives what the "
                                    "model was exported for (shapes, dtypes)") from None
         return dict(zip(self.outputs, values, strict=True))
+
+
+
+def parting_node(path: Path, source_tensors: list, numpy_graph, feed: list, tolerance: float) -> str:
+    """The first ONNX node, in the file's order, whose value gfsub's numpy graph (GraphModel) and onnxruntime part
+    on beyond the tolerance, on one step's inputs: "node 'name' (op Op)", or "" when none is found."""
+    theirs = OnnxRuntimeModel(path, tuple(tensor for tensor, _, _ in source_tensors))(feed)
+    ours = numpy_graph.run([np.asarray(x, dtype=dtype) for x, dtype in zip(feed, numpy_graph.input_dtypes,
+                                                                          strict=True)])
+    for tensor, reference, label in source_tensors:
+        if tensor not in theirs:
+            continue
+        want, got = np.asarray(theirs[tensor]), np.asarray(numpy_graph.value(ours, reference))
+        if want.shape != got.shape:
+            return label
+        if want.dtype.kind == "f":
+            gap = np.abs(got.astype(np.float64) - want)
+            if not np.all(gap <= tolerance * np.maximum(1.0, np.abs(want))):
+                return label
+        elif not np.array_equal(want, got):
+            return label
+    return ""
+
