@@ -14,6 +14,7 @@ from builder.source_model import plan_reference
 from builder.validate import ResolvedModel, resolve_model, validate_action_count
 from builder.verify import THRESHOLDS, ParityReport, Reference, ShellReference, verify_main_py
 from common.errors import (
+    EncoderError,
     GfsubError,
     InternalError,
     OptionValueError,
@@ -132,7 +133,7 @@ def build(
                 parity = verify_main_py(temporary, reference_for(source, model, pipeline, shell), steps=verify_steps,
                                         weights_dtype=weights_dtype, targets=tuple(runtimes))
             if parity is not None and not parity.passed:
-                raise _parity_error(output, parity, weights_dtype)
+                raise _parity_error(output, parity, weights_dtype, pipeline.encoder)
         written = True
     finally:
         if not written:
@@ -224,10 +225,11 @@ def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observa
                      pipeline.encoder.functions() if pipeline.encoder else None, plan,
                      output_index=[o.split(":")[0] for o in graph.outputs].index(output),
                      output_name=output.split("#")[0], input_names=list(graph.inputs), ordered=source.ordered,
-                     encoder_path=pipeline.encoder.path if pipeline.encoder else None)
+                     encoder_path=pipeline.encoder.path if pipeline.encoder else None, user_encoder=pipeline.encoder)
 
 
-def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> GfsubError:
+def _parity_error(output: Path, parity: ParityReport, weights_dtype: str,
+                  encoder: "Encoder | None" = None) -> GfsubError:
     """Why main.py was refused: a model gfsub does not reproduce (the user's to know), float16 rounding (the
     user's to change), or a main.py that differs from a rebuild that matches the model (a gfsub bug)."""
     if parity.parted:
@@ -242,6 +244,11 @@ def _parity_error(output: Path, parity: ParityReport, weights_dtype: str) -> Gfs
             "gfsub will not build a main.py that plays differently from your model; open a gfsub issue with the "
             "model file to have it supported")
     row = parity.failed_runtime()
+    if row is not None and row.encoder_gap and encoder is not None:
+        return EncoderError(encoder.path, f"computes other inputs in runtime {row.runtime} ({row.versions}) than "
+                            f"here ({row.encoder_gap}), so main.py plays differently there",
+                            "make encode() give the same result on numpy 1.16-2.x and Python 3.7+ (ties in a sort: "
+                            "np.argsort(..., kind=\"stable\"))")
     if row is not None and parity.agreement >= THRESHOLDS[weights_dtype][0]:
         problem = row.error or (f"action agreement {row.agreement:.2%}, max |dQ| {row.max_abs_dq:.2e} over "
                                 f"{row.steps} steps")

@@ -16,6 +16,7 @@ import numpy as np
 
 from agent_runtime.graph import GraphModel
 from builder.encoder import Encoder
+from builder.encoder_check import encoder_difference
 from builder.model_graph import Graph
 from builder.onnx.runner import OnnxRuntimeModel, parting_node
 from builder.reference_inputs import reference_inputs
@@ -62,6 +63,7 @@ class RuntimeParity:
     p50: float = 0.0
     p99: float = 0.0
     error: str = ""  # the failure's last traceback line, if main.py failed there
+    encoder_gap: str = ""  # where the user's encoder computes other inputs there than here (encoder_check.py)
 
     def passed(self, weights_dtype: str, scale: float = 1.0) -> bool:
         return not self.error and self.steps > 0 and _passes(self.agreement, self.max_abs_dq, weights_dtype, scale)
@@ -125,6 +127,10 @@ class ShellReference:
     path: Path
     format: str = "onnx"  # or "pt2"
 
+    @property
+    def user_encoder(self) -> "Encoder | None":
+        return self.encoder
+
     def evaluate(self, raw_observations: list) -> Evaluation:
         theirs = run_shell(self.source_model(), self.graph, self.plan, self.specs, self.encoder,
                            raw_observations)
@@ -167,6 +173,7 @@ class Reference:
     input_names: "list | None" = None
     ordered: "list | None" = None  # a weights-only file's arrays, for a model rebuilt from its JSON
     encoder_path: "Path | None" = None
+    user_encoder: "Encoder | None" = None  # the --encoder file, for encoder_check when a runtime plays otherwise
 
     def evaluate(self, raw_observations: list) -> "Evaluation":
         """The reference's values and greedy actions on these consecutive observations of one player."""
@@ -279,9 +286,16 @@ def verify_main_py(main_py: Path, reference: Reference, *, steps: int = 300, wei
     episode = play_engine_match(agent, steps)
     observations = [step[0].observation for step in episode[:-1]]
     played = [step[0].action for step in episode[1:]]
-    evaluation = reference.evaluate([obs["players_raw"][0] for obs in observations])
+    raws = [obs["players_raw"][0] for obs in observations]
+    evaluation = reference.evaluate(raws)
     expected = evaluation.values
     candidate = main_py_values(namespace, observations)
+    rows = [replay_in_runtime(main_py, runtime, observations, expected, agent_configuration(), evaluation.actions,
+                              evaluation.elementwise) for runtime in targets]
+    scale = 1.0 if evaluation.elementwise else float(np.max(np.abs(expected)))
+    for runtime, row in zip(targets, rows, strict=True):
+        if reference.user_encoder is not None and not row.passed(weights_dtype, scale):
+            row.encoder_gap = encoder_difference(reference.user_encoder, runtime, raws)
     return ParityReport(
         steps=len(observations),
         agreement=action_agreement(played, evaluation.actions),
@@ -290,11 +304,10 @@ def verify_main_py(main_py: Path, reference: Reference, *, steps: int = 300, wei
         agent_errors=int(policy.errors),
         load_failed=False,
         weights_dtype=weights_dtype,
-        runtimes=[replay_in_runtime(main_py, runtime, observations, expected, agent_configuration(),
-                                    evaluation.actions, evaluation.elementwise) for runtime in targets],
+        runtimes=rows,
         reference=reference.describe(),
         rebuild_vs_source=evaluation.rebuild_vs_source,
         parted=evaluation.parted,
-        scale=1.0 if evaluation.elementwise else float(np.max(np.abs(expected))),
+        scale=scale,
         elementwise=evaluation.elementwise,
     )

@@ -194,3 +194,16 @@ def test_where_numpy_and_onnxruntime_part_is_named_by_step_output_and_node(tmp_p
         build_family("mlp_mask_ts13", tmp_path)
     assert "step 1, output 'logits'" in str(error.value) and "first at node '/Erf' (op Erf)" in str(error.value)
     assert not (tmp_path / "mlp_mask_ts13.py").exists()
+
+
+def test_an_encoder_that_computes_otherwise_in_a_runtime_is_named_with_the_input(tmp_path):
+    """An argsort of tied distances (kick-off's symmetric opponents) orders them by the runtime's numpy: main.py then
+    plays otherwise in kaggle-2020 (numpy 1.18), and the build says it is the encoder's doing, and where."""
+    encoder = write_encoder(tmp_path, "masked")
+    encoder.write_text(encoder.read_text().replace('np.argsort(distance, kind="stable")', "np.argsort(distance)"))
+    out = CliRunner().invoke(app, ["build", str(FILES / "mlp_mask_ts13.onnx"), "-o", str(tmp_path / "main.py"),
+                                   "--encoder", str(encoder), "--verify-steps", "30", "--target", "kaggle-2020"])
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert "masked.py: computes other inputs in runtime kaggle-2020" in out.output
+    assert "(step 1, input features, value 11: " in out.output and 'kind="stable"' in out.output
+    assert not (tmp_path / "main.py").exists()

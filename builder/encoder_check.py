@@ -1,0 +1,55 @@
+"""When main.py plays differently in a target runtime only: does the user's encoder compute other inputs there?
+
+The encoder runs in the runtime's own interpreter (runtimes/workers/encoder_worker.py) and here, on the same raw
+observations, from a fresh run of the file each; the first input that differs is named. main.py embeds the encoder
+verbatim, so code whose result depends on the numpy or Python version (ties in a sort, a set's order) plays other
+actions there, and that is the encoder's to fix.
+"""
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from builder.encoder import Encoder
+from runtimes.hosted import WORKERS, worker_command
+from runtimes.registry import Runtime
+from runtimes.workers.encoder_worker import items
+
+WORKER = WORKERS / "encoder_worker.py"
+TOLERANCE = 1e-6  # numpy's own float rounding may differ across versions; a reordering does not stay below this
+
+
+def encoder_difference(encoder: Encoder, runtime: Runtime, raw_observations: list) -> str:
+    """Where the encoder's inputs in `runtime` first differ from the builder's, as a phrase ("" where they agree, or
+    where the encoder cannot be run there)."""
+    with tempfile.TemporaryDirectory(prefix="gfsub-encoder-") as folder:
+        folder = Path(folder)
+        (folder / "observations.json").write_text(json.dumps(raw_observations))
+        spec = {"encoder": str(encoder.path.resolve()), "observations": str(folder / "observations.json"),
+                "output": str(folder / "encoded.npz")}
+        run = subprocess.run(worker_command(runtime.python, WORKER, json.dumps(spec)), capture_output=True,
+                             text=True, timeout=600)
+        if run.returncode != 0:
+            return ""
+        with np.load(folder / "encoded.npz") as archive:
+            there = {key: archive[key] for key in archive.files}
+    encode, reset, _ = encoder.functions()
+    steps_left = None
+    for step, raw in enumerate(raw_observations):
+        now = raw.get("steps_left")
+        if reset is not None and (step == 0 or (now is not None and steps_left is not None and now >= steps_left)):
+            reset()
+        steps_left = now if now is not None else steps_left
+        for key, value in items(encode(raw)):
+            here, other = np.asarray(value, dtype=np.float64), there.get(f"{step}/{key}")
+            if other is None or other.shape != here.shape:
+                return f"step {step + 1}, input {key}: shape {None if other is None else other.shape} there"
+            gap = np.abs(other.astype(np.float64) - here)
+            if not np.all(gap <= TOLERANCE * np.maximum(1.0, np.abs(here))):
+                index = int(np.argmax(gap.reshape(-1)))
+                return (f"step {step + 1}, input {key}, value {index}: {other.reshape(-1)[index]:.6g} there, "
+                        f"{here.reshape(-1)[index]:.6g} here")
+    return ""
