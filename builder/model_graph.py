@@ -32,7 +32,11 @@ class Graph:
 
     def named_outputs(self) -> dict:
         """{the model's name of an output: its tensor reference}, in the model's order."""
-        names = self.output_names or [reference.split(":")[0].split("#")[0] for reference in self.outputs]
+        if self.output_names:
+            return dict(zip(self.output_names, self.outputs, strict=True))
+        bases = [reference.split("#")[0].split(":")[0] for reference in self.outputs]
+        names = [base if bases.count(base) == 1 else reference.split("#")[0]  # a layer's outputs: lstm:0, lstm:1
+                 for base, reference in zip(bases, self.outputs, strict=True)]
         return dict(zip(names, self.outputs, strict=True))
 
     def named_inputs(self) -> dict:
@@ -124,9 +128,24 @@ def expected_weight_shapes(node: dict, shape: tuple) -> list:
         for axis in node.get("shared_axes") or []:
             alpha[axis - 1] = 1
         roles = {"alpha": tuple(alpha)}
+    elif op == "recurrent":
+        roles = _recurrent_shapes(node, shape[-1])
+    elif op == "bidirectional":
+        roles = {f"{way}_{role}": expected for way in ("forward", "backward")
+                 for role, expected in _recurrent_shapes(node[way], shape[-1]).items()}
     else:
         return []
     return [roles[name.rpartition("/")[2]] for name in node.get("weights", [])]
+
+
+GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+
+
+def _recurrent_shapes(layer: dict, features: int) -> dict:
+    """A Keras recurrent layer's arrays: kernel, recurrent_kernel, bias (a GRU with reset_after: two biases)."""
+    columns = GATES[layer["cell"]] * layer["units"]
+    bias = (2, columns) if layer.get("reset_after") else (columns,)
+    return {"kernel": (features, columns), "recurrent_kernel": (layer["units"], columns), "bias": bias}
 
 
 def check_graph(graph: Graph, named: list, path: Path) -> dict:

@@ -173,10 +173,10 @@ def plan_for_shell(source: SourceWeights, model: ResolvedModel, shapes: dict, re
     """The agent shell for an ONNX model, a model with state, or an encoder that decides; None for the rest."""
     if source.format not in SHELL_FORMATS and not decides and state is None:
         return None
-    if source.format not in SHELL_FORMATS:
-        raise OptionValueError(source.path, "decide() and --state are verified for ONNX models in this release",
-                               "export the model to ONNX (tf2onnx for Keras) and build from the .onnx, or drop "
-                               "decide() and --state")
+    if source.format not in SHELL_FORMATS and source.format not in ("keras", "h5") and model.model_json is None:
+        raise OptionValueError(source.path, f"decide() and --state run the source model one step at a time, which "
+                               f"gfsub does for .keras, .h5, ONNX and .pt2 files, not a {source.format} file",
+                               "build from the model's .keras or .h5 file (model.save), or pass its JSON as --arch")
     if backend != "numpy":
         raise RuntimeBackendError(None, f"--backend {backend} cannot run an ONNX or torch.export model",
                                   "use --backend numpy (the default)")
@@ -213,7 +213,9 @@ def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observa
     """The verification's reference: the source model itself where it can run, else gfsub's Keras rebuild."""
     graph = model.graph
     if shell is not None:
-        return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path, source.format)
+        keras = plan_reference(source, model.model_json) if source.format not in SHELL_FORMATS else None
+        return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path, source.format,
+                              keras, source.ordered)
     output = graph.output.split(":")[0]
     plan = plan_reference(source, model.model_json)
     if graph.assumed and plan is None:

@@ -118,3 +118,59 @@ def _model_files(reference: SourceReference, folder: Path, ordered: "list | None
         weights = folder / "weights.npz"
         np.savez(weights, *[np.asarray(a) for a in ordered or []])
     return {"model": str(folder / "model.json"), "weights": str(weights)}
+
+
+class KerasStepModel:
+    """The source Keras model, loaded once by the source worker in the runtime of its era and run one step per call
+    (the agent shell's reference for a model with state or decide): inputs -> {output name: array}."""
+
+    def __init__(self, reference: SourceReference, output_names: list, ordered: "list | None" = None) -> None:
+        if reference.kind == "savedmodel":
+            raise SourceModelError(reference.path, "decide() and --state run the model one step at a time, and a "
+                                   "SavedModel's signature is not run that way by gfsub",
+                                   "build from the model's .keras or .h5 file (model.save)")
+        self.reference, self.output_names = reference, list(output_names)
+        runtime = ensure_runtime(get_spec(reference.runtime))
+        self.scratch = tempfile.TemporaryDirectory(prefix="gfsub-source-")
+        self.folder = Path(self.scratch.name)
+        spec = {"kind": reference.kind, "split_classes": list(reference.split_classes), "serve": True}
+        spec.update(_model_files(reference, self.folder, ordered))
+        self.log = (self.folder / "stderr.txt").open("w")
+        self.process = subprocess.Popen(worker_command(runtime.python, WORKER, json.dumps(spec)), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **runtime.spec.environment})
+        self.runtime_name = f"{reference.runtime} ({runtime.describe()})"
+        self._expect("{")  # the worker says what it loaded
+
+    def _expect(self, start: str) -> str:
+        line = self.process.stdout.readline()
+        if not line.startswith(start):
+            self.close()
+            errors = [text.strip() for text in (self.folder / "stderr.txt").read_text().splitlines()
+                      if re.match(r"\w[\w.]*(Error|Exception)\b", text.strip())] if self.folder.exists() else []
+            reason = errors[-1] if errors else f"exit code {self.process.poll()}"
+            raise SourceModelError(self.reference.path, f"the source model does not run in runtime "
+                                   f"{self.runtime_name}: {reason}",
+                                   "make sure the file is complete; if it is, report this as a gfsub bug")
+        return line
+
+    def __call__(self, inputs: list) -> dict:
+        path = self.folder / "step.npz"
+        np.savez(path, *[np.asarray(x) for x in inputs])
+        self.process.stdin.write(f"{path}\n")
+        self.process.stdin.flush()
+        self._expect("ok")
+        with np.load(f"{path}.out.npz") as archive:
+            values = [archive[f"arr_{i}"] for i in range(len(archive.files))]
+        return dict(zip(self.output_names, values, strict=True))
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        self.scratch.cleanup()

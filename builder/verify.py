@@ -22,7 +22,7 @@ from builder.onnx.runner import OnnxRuntimeModel, parting_node
 from builder.reference_inputs import reference_inputs
 from builder.shell import ShellPlan
 from builder.shell_reference import TOLERANCE, first_difference, run_shell
-from builder.source_model import SourceReference, source_values
+from builder.source_model import KerasStepModel, SourceReference, source_values
 from builder.torch.exported import ExportedProgramModel
 from common.errors import EncoderError
 from common.kaggle import N_ACTIONS, agent_configuration, load_like_kaggle, make_football
@@ -125,15 +125,21 @@ class ShellReference:
     specs: list
     encoder: "Encoder | None"
     path: Path
-    format: str = "onnx"  # or "pt2"
+    format: str = "onnx"  # or "pt2", or a Keras file's (its reference is then `keras`)
+    keras: "SourceReference | None" = None  # a Keras model's: served one step at a time in its era's runtime
+    ordered: "list | None" = None  # a weights-only file's arrays, for a model rebuilt from its JSON
 
     @property
     def user_encoder(self) -> "Encoder | None":
         return self.encoder
 
     def evaluate(self, raw_observations: list) -> Evaluation:
-        theirs = run_shell(self.source_model(), self.graph, self.plan, self.specs, self.encoder,
-                           raw_observations)
+        source = self.source_model()
+        try:
+            theirs = run_shell(source, self.graph, self.plan, self.specs, self.encoder, raw_observations)
+        finally:
+            if hasattr(source, "close"):
+                source.close()
         numpy_graph = GraphModel(self.plan.graph_data(self.graph), self.named)
         ours = run_shell(numpy_graph.outputs, self.graph, self.plan, self.specs, self.encoder, raw_observations)
         largest, parted, step = first_difference(theirs, ours)
@@ -146,9 +152,14 @@ class ShellReference:
         """The model run by its own runtime: torch for a .pt2 (its ExportedProgram), onnxruntime for an .onnx."""
         if self.format == "pt2":
             return ExportedProgramModel(self.path, list(self.graph.named_outputs()))
+        if self.keras is not None:
+            return KerasStepModel(self.keras, list(self.graph.named_outputs()), self.ordered)
         return OnnxRuntimeModel(self.path)
 
     def describe(self) -> str:
+        if self.keras is not None:
+            return self.keras.describe().replace("the source model itself (", "the source model itself, step by "
+                                                 "step in the shell (", 1)
         if self.format == "pt2":
             import torch
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from builder import build
+from common.kaggle import load_like_kaggle
 from gfsub.cli import app
 from tests.helpers import main_py_q_values
 
@@ -97,3 +98,33 @@ def test_a_bad_encoder_is_one_line_and_nothing_is_written(case, encoded_model, t
     assert out.exit_code == 2 and len(lines) == 1, out.stderr
     assert "bad.py" in lines[0] and expected in lines[0]
     assert not (tmp_path / "new").exists()
+
+
+DECIDE = '''
+
+def decide(outputs, obs):
+    """Without the ball, no pass or shot; else the greedy action."""
+    values = np.array(list(outputs.values())[0][0], dtype=np.float64)
+    if obs["ball_owned_team"] != 0:
+        values[[9, 10, 11, 12]] = -np.inf
+    return int(np.argmax(values))
+'''
+
+
+def test_a_keras_model_with_decide_plays_decides_action(encoded_model, both_sides_observations, tmp_path):
+    """decide() around a Keras model: the reference is the model served one step at a time by its own Keras, and
+    main.py plays decide()'s action, which differs from the argmax where the mask bites."""
+    folder, model, namespace = encoded_model
+    (tmp_path / "deciding.py").write_text(ENCODER + DECIDE)
+    result = build(folder / "model.keras", tmp_path / "main.py", encoder=tmp_path / "deciding.py", verify_steps=30,
+                   targets="kaggle-2020")
+    assert result.parity.passed and "step by step in the shell" in result.parity.reference
+    assert "ENCODER = (encode, reset, decide)" in result.output.read_text()
+    exec(DECIDE, namespace)
+    side = both_sides_observations[0::2][:300]
+    namespace["reset"]()
+    values = model.predict(np.stack([namespace["encode"](raw) for raw in side]), verbose=0)
+    want = [namespace["decide"]({"q": row[None]}, raw) for row, raw in zip(values, side, strict=True)]
+    agent = load_like_kaggle(result.output)
+    assert [agent({"players_raw": [raw]})[0] for raw in side] == want
+    assert want != values.argmax(axis=1).tolist(), "the mask changed some actions"

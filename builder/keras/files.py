@@ -94,11 +94,18 @@ def _counter_keys(groups, base: str) -> list:
     return sorted(index, key=index.get)
 
 
+NESTED_LAYERS = ("cell", "forward_layer", "backward_layer")  # a recurrent layer's cell; a Bidirectional's layers
+
+
 def _keras3_vars(group) -> list:
-    if "vars" not in group:
-        return []
-    variables = group["vars"]
-    return [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+    """A layer's arrays in its own order: its variables, then those of the layers it holds (in Keras' order, which
+    is not the file's alphabetical one)."""
+    variables = group["vars"] if "vars" in group else {}
+    arrays = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
+    for name in NESTED_LAYERS:
+        if name in group:
+            arrays += _keras3_vars(group[name])
+    return arrays
 
 
 def load_h5_model(path: Path) -> Contents:

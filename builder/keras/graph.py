@@ -2,15 +2,19 @@
 
 The model is never deserialised: the config's layer calls (calls.py) become graph nodes one by one, each Keras
 class by one small function (layers.py), each TensorFlow / Keras operation of functional code by ops.py.
-A layer gfsub cannot reproduce exactly (an arbitrary Lambda, a recurrent or attention layer, a custom class that is
-not a channel split or a dueling merge) is refused by name and class. Dropout and noise layers, the identity at
-inference, are left out of the graph.
+Recurrent layers are read by recurrent.py. A layer gfsub cannot reproduce exactly (an arbitrary Lambda, a stateful
+recurrent layer, an attention layer, a custom class that is not a channel split or a dueling merge) is refused by name
+and class. Dropout and noise layers, the identity at inference, are left out of the graph.
 """
 
 from builder.keras.calls import Call, ConfigGraphError, Ref, functional_calls, sequential_calls
-from builder.keras.layers import INFERENCE_IDENTITY, READERS, refuse, split
+from builder.keras.layers import INFERENCE_IDENTITY, refuse, split
+from builder.keras.layers import READERS as LAYER_READERS
 from builder.keras.ops import op_reader
+from builder.keras.recurrent import RECURRENT_READERS
 from builder.model_graph import Graph
+
+READERS = {**LAYER_READERS, **RECURRENT_READERS}  # Keras class -> its reader
 
 
 def graph_from_config(model_config: dict, keras_version: str = "") -> Graph:
@@ -75,8 +79,12 @@ def _in_dependency_order(calls: list, known: set) -> list:
 
 
 def _all_refs(call: Call) -> list:
-    """Every tensor a call reads: its positional tensors and those passed by keyword (TFOpLambda's `y`)."""
-    return call.tensors() + [value for value in call.kwargs.values() if isinstance(value, Ref)]
+    """Every tensor a call reads: its positional tensors and those passed by keyword (TFOpLambda's `y`, a recurrent
+    layer's `initial_state` list)."""
+    found = call.tensors()
+    for value in call.kwargs.values():
+        found.extend(item for item in (value if isinstance(value, list) else [value]) if isinstance(item, Ref))
+    return found
 
 
 def _reference(ref: "Ref", names: dict, aliases: dict) -> str:

@@ -23,7 +23,8 @@ class KerasSavedModel:
 
     def layer_arrays(self, layer_names: list) -> dict:
         """{layer name: {variable name: array}} (kernel, bias, gamma, moving_mean, ...: the variables each layer
-        has), read from the checkpoint."""
+        has), read from the checkpoint; a layer whose variables are its sublayers' (a recurrent layer's cell): the
+        list of its arrays in get_weights() order."""
         import tensorflow as tf
         from tensorflow.core.protobuf import trackable_object_graph_pb2
 
@@ -35,8 +36,17 @@ class KerasSavedModel:
             node = graph.nodes[self.layer_nodes[name]] if name in self.layer_nodes else None
             children = {child.local_name: child.node_id for child in node.children} if node is not None else {}
             found[name] = {variable: reader.get_tensor(key) for variable, node_id in children.items()
-                           for key in [_value_key(graph.nodes[node_id])] if key}
+                           for key in [_value_key(graph.nodes[node_id])] if key} or _in_order(graph, children, reader)
         return found
+
+
+def _in_order(graph, children: dict, reader) -> list:
+    """The arrays of a layer whose variables are its sublayers' (a recurrent layer's cell, a Bidirectional's two
+    layers), in get_weights() order: its `variables` list."""
+    if "variables" not in children:
+        return []
+    listed = sorted(graph.nodes[children["variables"]].children, key=lambda child: int(child.local_name))
+    return [reader.get_tensor(key) for child in listed for key in [_value_key(graph.nodes[child.node_id])] if key]
 
 
 def _value_key(node) -> str:

@@ -2,7 +2,8 @@
 
     python -I source_worker.py SPEC_JSON      (Python 3.7+, the runtime's own TensorFlow; no gfsub needed)
 
-SPEC: {"kind": "savedmodel" | "keras" | "json", "model": path, "split_classes": [class names],
+SPEC: {"kind": "savedmodel" | "keras" | "json", "model": path, "split_classes": [class names], "serve": true for
+       one step at a time over stdin (a .keras / .h5 / JSON model; see serve()),
        "inputs": .npz (arr_0, arr_1, ...: one array per model input, in order), "output": .npy,
        "output_index": i (which model output), "output_name": name (a SavedModel signature's key),
        "input_names": [...] (a SavedModel signature's keys),
@@ -114,10 +115,30 @@ def run_keras(tf, spec, inputs):
     return np.asarray(outputs), how
 
 
+def serve(tf, spec):
+    """One step per request: a line on stdin names an .npz of the model's inputs (arr_0, ...); every output is
+    written to that path + ".out.npz" (arr_0, ... in the model's output order) and "ok" printed. An empty line ends."""
+    model, how = load_keras_model(tf, spec)
+    print(json.dumps({"ran": how, "tensorflow": tf.__version__}), flush=True)
+    for line in sys.stdin:
+        path = line.strip()
+        if not path:
+            break
+        with np.load(path) as archive:
+            inputs = [archive[f"arr_{i}"] for i in range(len(archive.files))]
+        outputs = model.predict_on_batch(inputs if len(inputs) > 1 else inputs[0])
+        outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+        np.savez(path + ".out.npz", *[np.asarray(x) for x in outputs])
+        print("ok", flush=True)
+
+
 def main():
     spec = json.loads(sys.argv[1])
     import tensorflow as tf
 
+    if spec.get("serve"):
+        serve(tf, spec)
+        return
     with np.load(spec["inputs"]) as archive:
         inputs = [archive[f"arr_{i}"].astype(np.float32) for i in range(len(archive.files))]
     runner = run_savedmodel if spec["kind"] == "savedmodel" else run_keras
