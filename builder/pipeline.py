@@ -21,12 +21,14 @@ from common.errors import (
     OutputPathError,
     ParityError,
     RuntimeBackendError,
+    SandboxUnavailableError,
     UnsupportedArchitectureError,
 )
 from common.files import make_folders, remove_folders, staged_output
 from common.kaggle import FULL_MATCH_STEPS, N_ACTIONS
 from common.options import validate_choice, validate_range
 from runtimes.registry import ensure_runtime, parse_names
+from runtimes.sandbox import unavailable_reason
 
 DEFAULT_TARGETS = "kaggle-2020,kaggle-2026"
 SHELL_FORMATS = ("onnx", "pt2")  # front doors whose models run in the agent shell
@@ -85,10 +87,12 @@ def build(
     weights_dtype: str = "float32",
     targets: str = DEFAULT_TARGETS,
     on_runtime_create=None,
+    no_sandbox: bool = False,
 ) -> BuildResult:
     """Build main.py from a trained model. Nothing is left at `output` unless every check passed, in every
     target runtime (`targets`: comma-separated names; missing runtimes are created, and `on_runtime_create`
-    is told). `state`: the --state pairs ("IN=OUT,...", or "none"); by default inferred by shape."""
+    is told). `state`: the --state pairs ("IN=OUT,...", or "none"); by default inferred by shape. The source model
+    (and the code its file carries) runs in a sandbox; `no_sandbox` only where none can be made."""
     output = Path(output)
     validate_output_path(output)
     validate_range("--fallback-action", fallback_action, 0, N_ACTIONS - 1)
@@ -98,6 +102,12 @@ def build(
     if observation is not None and encoder is not None:
         raise OptionValueError(None, "--observation and --encoder both say how observations become the model's "
                                "inputs", "pass one of them")
+    if verify and not no_sandbox:
+        reason = unavailable_reason()
+        if reason:
+            raise SandboxUnavailableError(None, f"no sandbox for the source model's own code can be made here: "
+                                          f"{reason}", "install it, or pass --no-sandbox to run the model file's "
+                                          "code (its Lambda layers) with your rights")
     target_specs = parse_names(targets) if verify else []
     for spec in target_specs:
         if backend not in spec.backends:
@@ -130,7 +140,8 @@ def build(
             parity = None
             if verify:
                 runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
-                parity = verify_main_py(temporary, reference_for(source, model, pipeline, shell), steps=verify_steps,
+                reference = reference_for(source, model, pipeline, shell, sandboxed=not no_sandbox)
+                parity = verify_main_py(temporary, reference, steps=verify_steps,
                                         weights_dtype=weights_dtype, targets=tuple(runtimes))
             if parity is not None and not parity.passed:
                 raise _parity_error(output, parity, weights_dtype, pipeline.encoder)
@@ -209,15 +220,15 @@ def resolve_observation(model: ResolvedModel, specs: "list | None", encoder: "En
 
 
 def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observation,
-                  shell: "ShellPlan | None" = None) -> "Reference | ShellReference":
+                  shell: "ShellPlan | None" = None, sandboxed: bool = True) -> "Reference | ShellReference":
     """The verification's reference: the source model itself where it can run, else gfsub's Keras rebuild."""
     graph = model.graph
     if shell is not None:
-        keras = plan_reference(source, model.model_json) if source.format not in SHELL_FORMATS else None
+        keras = plan_reference(source, model.model_json, sandboxed) if source.format not in SHELL_FORMATS else None
         return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path, source.format,
                               keras, source.ordered)
     output = graph.output.split(":")[0]
-    plan = plan_reference(source, model.model_json)
+    plan = plan_reference(source, model.model_json, sandboxed)
     if graph.assumed and plan is None:
         raise UnsupportedArchitectureError(source.path, f"layer '{graph.assumed[0]}' (Lambda) records no computation; "
                                            "gfsub reads it as a dueling merge only when the model itself can "

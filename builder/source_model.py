@@ -9,8 +9,8 @@ run; their reference is gfsub's Keras rebuild from the weights, and the summary 
 """
 
 import json
-import os
 import re
+import select
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -20,10 +20,13 @@ import numpy as np
 
 from builder.load import SourceWeights
 from common.errors import SourceModelError
-from runtimes.hosted import WORKERS, worker_command
-from runtimes.registry import ensure_runtime, get_spec, load_specs
+from runtimes.hosted import WORKERS
+from runtimes.jobs import JobFolder, JobProcess
+from runtimes.registry import Runtime, ensure_runtime, get_spec, load_specs
 
 WORKER = WORKERS / "source_worker.py"
+RUN_SECONDS = 600  # the source model's whole run on the verify match's inputs
+STEP_SECONDS = 120  # its load, or one step of it served
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,13 @@ class SourceReference:
     writer: str
     source_format: str = ""
     model_json: "dict | None" = None  # kind json: the --arch model JSON; `path` is then the weights file
+    sandboxed: bool = True  # the model's own code (its Lambda layers) runs in a sandbox (runtimes/jobs.py)
 
     def describe(self) -> str:
         how = {"savedmodel": "its own serving signature", "keras": "the saved model loaded by Keras",
                "json": "the model rebuilt by Keras from its own JSON, given its weights by Keras"}[self.kind]
-        return f"the source model itself ({how}, in runtime {self.runtime}; written by {self.writer})"
+        where = "sandboxed" if self.sandboxed else "UNSANDBOXED (--no-sandbox)"
+        return f"the source model itself ({how}, in runtime {self.runtime}, {where}; written by {self.writer})"
 
 
 def era_runtime(version: str) -> str:
@@ -58,18 +63,19 @@ def era_runtime(version: str) -> str:
     return "current"
 
 
-def plan_reference(source: SourceWeights, model_json: "dict | None" = None) -> "SourceReference | None":
+def plan_reference(source: SourceWeights, model_json: "dict | None" = None,
+                   sandboxed: bool = True) -> "SourceReference | None":
     """The reference for this source file, or None when it holds weights only and no JSON says what runs them."""
     if model_json is not None:
         version = str(model_json.get("keras_version", "3"))
         return SourceReference(source.path, "json", era_runtime(version), _split_classes(model_json),
-                               f"Keras {version} (its JSON)", source.format, model_json)
+                               f"Keras {version} (its JSON)", source.format, model_json, sandboxed)
     if source.format not in ("savedmodel", "keras", "h5"):
         return None
     version = source.keras_version or (source.writer.split()[-1] if source.writer else "3.0")
     kind = "savedmodel" if source.format == "savedmodel" else "keras"
     return SourceReference(source.path, kind, era_runtime(version), source.split_classes,
-                           source.writer or "Keras 3", source.format)
+                           source.writer or "Keras 3", source.format, sandboxed=sandboxed)
 
 
 def _split_classes(model_json: dict) -> list:
@@ -79,50 +85,63 @@ def _split_classes(model_json: dict) -> list:
 
 def source_values(reference: SourceReference, inputs: list, *, output_index: int = 0, output_name: str = "",
                   input_names: "list | None" = None, ordered: "list | None" = None) -> np.ndarray:
-    """The source model's values (its chosen output) on these model inputs, computed in its runtime: (N, units).
-    `ordered`: a weights-only file's arrays in get_weights() order (kind json, when no Keras file holds them)."""
+    """The source model's values (its chosen output) on these model inputs, computed in its runtime, in a sandbox:
+    (N, units). `ordered`: a weights-only file's arrays in get_weights() order (kind json, when no Keras file holds
+    them)."""
     runtime = ensure_runtime(get_spec(reference.runtime))
-    with tempfile.TemporaryDirectory(prefix="gfsub-source-") as folder:
-        folder = Path(folder)
-        np.savez(folder / "inputs.npz", *[np.asarray(x, dtype=np.float32) for x in inputs])
-        spec = {"kind": reference.kind, "split_classes": list(reference.split_classes),
-                "inputs": str(folder / "inputs.npz"), "output": str(folder / "values.npy"),
-                "output_index": output_index, "output_name": output_name, "input_names": input_names or []}
+    with tempfile.TemporaryDirectory(prefix="gfsub-source-") as scratch:
+        folder = JobFolder(Path(scratch), reference.sandboxed)
+        inputs_host, inputs_inside = folder.io("inputs.npz")
+        np.savez(inputs_host, *[np.asarray(x, dtype=np.float32) for x in inputs])
+        values_host, values_inside = folder.io("values.npy")
+        spec = {"kind": reference.kind, "split_classes": list(reference.split_classes), "inputs": inputs_inside,
+                "output": values_inside, "output_index": output_index, "output_name": output_name,
+                "input_names": input_names or []}
         spec.update(_model_files(reference, folder, ordered))
-        out = subprocess.run(worker_command(runtime.python, WORKER, json.dumps(spec)), capture_output=True, text=True,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **runtime.spec.environment})
-        if out.returncode != 0:
-            errors = [line.strip() for line in out.stderr.splitlines()
-                      if re.match(r"\w[\w.]*(Error|Exception)\b", line)]
-            reason = errors[-1] if errors else f"exit code {out.returncode}"
-            raise SourceModelError(reference.path, f"the source model does not run in runtime {reference.runtime} "
-                                   f"({runtime.describe()}): {reason}",
-                                   "make sure the file is complete; if it is, report this as a gfsub bug")
-        return np.load(folder / "values.npy").astype(np.float64)
+        job = JobProcess(runtime, WORKER, [json.dumps(spec)], folder)
+        try:
+            code = job.wait(RUN_SECONDS)
+            if code != 0:
+                raise _failure(reference, runtime, job, code, f"within {RUN_SECONDS} s")
+        finally:
+            job.stop()
+        return np.load(values_host).astype(np.float64)
 
 
-def _model_files(reference: SourceReference, folder: Path, ordered: "list | None") -> dict:
-    """The files the worker opens, named as Keras wants them (it picks its reader by the extension)."""
+def _failure(reference: SourceReference, runtime: Runtime, job: JobProcess, code: "int | None",
+             limit: str) -> SourceModelError:
+    """Why the source worker failed, in one line: a limit it hit, the time it took, else its last error line."""
+    where = f"runtime {reference.runtime} ({runtime.describe()}){', sandboxed' if reference.sandboxed else ''}"
+    errors = [line.strip() for line in job.error_lines() if re.match(r"\w[\w.]*(Error|Exception)\b", line.strip())]
+    reason = job.verdict() or (f"it did not finish {limit}" if code is None else errors[-1] if errors else
+                               f"exit code {code}")
+    return SourceModelError(reference.path, f"the source model does not run in {where}: {reason}",
+                            "make sure the file is complete and its own code ends; if it does, report this as a "
+                            "gfsub bug")
+
+
+def _model_files(reference: SourceReference, folder: JobFolder, ordered: "list | None") -> dict:
+    """The files the worker opens, named as Keras wants them (it picks its reader by the extension), as it sees
+    them: the model's own files read-only, what gfsub writes in the scratch folder."""
     if reference.kind == "savedmodel":
-        return {"model": str(reference.path)}
+        return {"model": folder.read(reference.path, "saved_model")}
     if reference.kind == "keras":
-        model = folder / ("model.h5" if reference.source_format == "h5" else "model.keras")
-        model.symlink_to(reference.path.resolve())
-        return {"model": str(model)}
-    (folder / "model.json").write_text(json.dumps(reference.model_json))
+        return {"model": folder.read(reference.path, "model.h5" if reference.source_format == "h5" else
+                                     "model.keras")}
+    json_host, json_inside = folder.io("model.json")
+    json_host.write_text(json.dumps(reference.model_json))
     if reference.source_format in ("weights.h5",):
-        weights = folder / ("model.weights.h5" if str(reference.model_json.get("keras_version", "3")).startswith("3")
-                            else "model.h5")
-        weights.symlink_to(reference.path.resolve())
+        keras3 = str(reference.model_json.get("keras_version", "3")).startswith("3")
+        weights = folder.read(reference.path, "model.weights.h5" if keras3 else "model.h5")
     else:
-        weights = folder / "weights.npz"
-        np.savez(weights, *[np.asarray(a) for a in ordered or []])
-    return {"model": str(folder / "model.json"), "weights": str(weights)}
+        weights_host, weights = folder.io("weights.npz")
+        np.savez(weights_host, *[np.asarray(a) for a in ordered or []])
+    return {"model": json_inside, "weights": weights}
 
 
 class KerasStepModel:
-    """The source Keras model, loaded once by the source worker in the runtime of its era and run one step per call
-    (the agent shell's reference for a model with state or decide): inputs -> {output name: array}."""
+    """The source Keras model, loaded once by the source worker in the runtime of its era (sandboxed) and run one
+    step per call (the agent shell's reference for a model with state or decide): inputs -> {output name: array}."""
 
     def __init__(self, reference: SourceReference, output_names: list, ordered: "list | None" = None) -> None:
         if reference.kind == "savedmodel":
@@ -130,47 +149,42 @@ class KerasStepModel:
                                    "SavedModel's signature is not run that way by gfsub",
                                    "build from the model's .keras or .h5 file (model.save)")
         self.reference, self.output_names = reference, list(output_names)
-        runtime = ensure_runtime(get_spec(reference.runtime))
+        self.runtime = ensure_runtime(get_spec(reference.runtime))
         self.scratch = tempfile.TemporaryDirectory(prefix="gfsub-source-")
-        self.folder = Path(self.scratch.name)
+        self.folder = JobFolder(Path(self.scratch.name), reference.sandboxed)
         spec = {"kind": reference.kind, "split_classes": list(reference.split_classes), "serve": True}
         spec.update(_model_files(reference, self.folder, ordered))
-        self.log = (self.folder / "stderr.txt").open("w")
-        self.process = subprocess.Popen(worker_command(runtime.python, WORKER, json.dumps(spec)), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=self.log, text=True,
-                                        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **runtime.spec.environment})
-        self.runtime_name = f"{reference.runtime} ({runtime.describe()})"
-        self._expect("{")  # the worker says what it loaded
+        self.job = JobProcess(self.runtime, WORKER, [json.dumps(spec)], self.folder, stdin=subprocess.PIPE)
+        self._expect("{", "to load")  # the worker says what it loaded
 
-    def _expect(self, start: str) -> str:
-        line = self.process.stdout.readline()
-        if not line.startswith(start):
+    def _expect(self, start: str, doing: str) -> None:
+        stdout = self.job.process.stdout
+        ready, _, _ = select.select([stdout], [], [], STEP_SECONDS)
+        line = stdout.readline() if ready else None
+        if line is None or not line.startswith(start):
+            code = None if line is None else self.job.wait(5)
+            error = _failure(self.reference, self.runtime, self.job, code, f"{doing} within {STEP_SECONDS} s")
             self.close()
-            errors = [text.strip() for text in (self.folder / "stderr.txt").read_text().splitlines()
-                      if re.match(r"\w[\w.]*(Error|Exception)\b", text.strip())] if self.folder.exists() else []
-            reason = errors[-1] if errors else f"exit code {self.process.poll()}"
-            raise SourceModelError(self.reference.path, f"the source model does not run in runtime "
-                                   f"{self.runtime_name}: {reason}",
-                                   "make sure the file is complete; if it is, report this as a gfsub bug")
-        return line
+            raise error
 
     def __call__(self, inputs: list) -> dict:
-        path = self.folder / "step.npz"
-        np.savez(path, *[np.asarray(x) for x in inputs])
-        self.process.stdin.write(f"{path}\n")
-        self.process.stdin.flush()
-        self._expect("ok")
-        with np.load(f"{path}.out.npz") as archive:
+        host, inside = self.folder.io("step.npz")
+        np.savez(host, *[np.asarray(x) for x in inputs])
+        try:
+            self.job.process.stdin.write(f"{inside}\n")
+            self.job.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it died: _expect says why
+        self._expect("ok", "to run one step")
+        with np.load(f"{host}.out.npz") as archive:
             values = [archive[f"arr_{i}"] for i in range(len(archive.files))]
         return dict(zip(self.output_names, values, strict=True))
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+        try:
+            self.job.process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        self.job.wait(30)
+        self.job.stop()
         self.scratch.cleanup()

@@ -141,6 +141,9 @@ def build(
     model_output: ModelOutputOpt = None,
     state: StateOpt = None,
     fallback_action: FallbackOpt = 0,
+    no_sandbox: Annotated[bool, typer.Option("--no-sandbox", help="Run the source model's own code (its Lambda "
+                                             "layers) unsandboxed, with your rights (only where no sandbox can be "
+                                             "made; the summary says so).")] = False,
     verify_steps: VerifyStepsOpt = 300,
     backend: BackendOpt = "numpy",
     weights_dtype: DtypeOpt = "float32",
@@ -155,7 +158,7 @@ def build(
                                  "runtime..."):
         result = build(weights, output, arch_file=arch, observation=observation, encoder=encoder,
                        output_name=model_output, state=state, fallback_action=fallback_action,
-                       verify_steps=verify_steps,
+                       verify_steps=verify_steps, no_sandbox=no_sandbox,
                        backend=backend, weights_dtype=weights_dtype, targets=target or DEFAULT_TARGETS,
                        on_runtime_create=announce_runtime)
     build_summary(result)

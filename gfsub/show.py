@@ -99,6 +99,9 @@ def build_summary(result) -> None:
         ("observation", f"{describe_observation(result.observation, result.encoder)} ({result.observation_origin})"),
         ("action", action_line(result)),
         *([("state", result.shell.describe_state())] if result.shell is not None else []),
+        *([("model code", f"ran the model's own Lambda code ({', '.join(result.model.graph.assumed)}) "
+                          f"{'in the sandbox' if 'sandboxed;' in result.parity.reference else 'UNSANDBOXED'}")]
+          if result.parity is not None and result.model.graph.assumed else []),
         ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
         ("main.py", f"{result.output} ({result.main_py_bytes / 1e6:.1f} MB)"),

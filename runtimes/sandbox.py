@@ -204,15 +204,17 @@ def _own_cgroup(controller: str) -> Path:
 
 
 # ----- the command --------------------------------------------------------------------------------------------
-def sandboxed_command(python: str, worker: Path, args: list, *, agent_folder: str, limits: Limits,
-                      cgroups: "Cgroups | None", environment: dict) -> list:
+def sandboxed_command(python: str, worker: Path, args: list, *, agent_folder: "str | None", limits: Limits,
+                      cgroups: "Cgroups | None", environment: dict, binds: tuple = ()) -> list:
     """The runtime's interpreter on a worker script, wrapped in bwrap and entered into its cgroups first.
 
     The runtime's venv and the interpreter it was made from are bound read-only at their own paths (a venv's python
-    is a link to its base), the workers' folder at WORKER_FOLDER, the agent's folder at AGENT_FOLDER."""
+    is a link to its base), the workers' folder at WORKER_FOLDER, the agent's folder (if any) at AGENT_FOLDER, and
+    each of `binds` (host path, path inside, writable) where it says."""
     venv, base = Path(python).parent.parent, Path(os.path.realpath(python)).parent.parent
     # The scratch first: a venv or interpreter under /tmp (a $GFSUB_CACHE there) is then bound on top of it, not
     # hidden under it.
+    extra = binds
     binds = ["--size", str(limits.scratch), "--tmpfs", SCRATCH,
              "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
              "--ro-bind-try", "/etc/localtime", "/etc/localtime"]
@@ -224,7 +226,11 @@ def sandboxed_command(python: str, worker: Path, args: list, *, agent_folder: st
             binds += ["--ro-bind", str(target), str(target)]
     for folder in dict.fromkeys([str(base), str(venv)]):
         binds += ["--ro-bind", folder, folder]
-    binds += ["--ro-bind", str(worker.parent), WORKER_FOLDER, "--ro-bind", agent_folder, AGENT_FOLDER]
+    binds += ["--ro-bind", str(worker.parent), WORKER_FOLDER]
+    if agent_folder is not None:
+        binds += ["--ro-bind", agent_folder, AGENT_FOLDER]
+    for host, inside, writable in extra:
+        binds += ["--bind" if writable else "--ro-bind", str(host), inside]
     threads = str(max(1, math.ceil(limits.cpus)))
     variables = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "LANG": "C.UTF-8", "TMPDIR": SCRATCH,
                  **dict.fromkeys(THREAD_VARIABLES, threads), **environment}

@@ -1,0 +1,135 @@
+"""A model file from a stranger: the code it carries (a Keras 3 Lambda, read by gfsub as a dueling merge) runs only
+in the sandbox during `gfsub build`. Each file's Lambda computes the merge and also tries one thing; the build
+either succeeds (the code ran sandboxed, what it computed is verified as usual) or ends in one line and exit 2, and
+nothing outside the sandbox changed: no file written, no secret read out, no connection, no process left."""
+
+import os
+import socket
+import time
+
+import keras
+import pytest
+from typer.testing import CliRunner
+
+import builder.source_model
+from common.cache import log_path
+from gfsub.cli import app
+
+pytestmark = pytest.mark.engine
+
+TOKEN = f"{os.getpid()}{int(time.time())}"  # marks this run's hostile child processes, to find them in /proc
+
+
+def hostile_model(path, payload: str) -> None:
+    """Dense -> value and advantages -> a Lambda that runs `payload` (in a try) and merges them."""
+    merge = eval("lambda t: [exec(" + repr(payload) + "), t[0] + t[1] - keras.ops.mean(t[1], axis=1, "  # noqa: S307
+                 "keepdims=True)][1]", {"keras": keras})
+    keras.utils.set_random_seed(0)
+    x = keras.Input((115,), name="simple115")
+    h = keras.layers.Dense(32, activation="relu")(x)
+    q = keras.layers.Lambda(merge, output_shape=(19,), name="dueling")([keras.layers.Dense(1)(h),
+                                                                        keras.layers.Dense(19)(h)])
+    keras.Model(x, q).save(path)
+
+
+def guarded(code: str) -> str:
+    return "try:\n" + "".join(f"    {line}\n" for line in code.splitlines()) + "except Exception:\n    pass\n"
+
+
+def build(path, tmp_path) -> tuple:
+    out = CliRunner().invoke(app, ["build", str(path), "-o", str(tmp_path / "main.py"), "--verify-steps", "20",
+                                   "--target", "kaggle-2026"])
+    return out.exit_code, out.output
+
+
+def assert_built_or_refused(code: int, output: str, tmp_path) -> None:
+    if code == 0:
+        assert "ran the model's own Lambda code (dueling) in the sandbox" in output
+        assert (tmp_path / "main.py").exists() and "exec(" not in (tmp_path / "main.py").read_text()
+    else:
+        assert code == 2 and len(output.strip().splitlines()) == 1, output
+        assert not (tmp_path / "main.py").exists()
+
+
+def test_a_lambda_that_writes_to_home_writes_nothing(tmp_path):
+    target = tmp_path / "home" / "gfsub-pwned.txt"
+    target.parent.mkdir()
+    hostile_model(tmp_path / "evil.keras", guarded(f"open({str(target)!r}, 'a').write('pwned')\n"
+                                                   "open(__import__('os').path.expanduser('~/pwned'), 'a')"))
+    code, output = build(tmp_path / "evil.keras", tmp_path)
+    assert code == 0, output  # its computation is a plain dueling merge: built, verified
+    assert_built_or_refused(code, output, tmp_path)
+    assert not target.exists() and not (tmp_path / "home" / "pwned").exists()
+
+
+def test_a_lambda_that_reads_a_secret_cannot_see_it(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the-secret-" + TOKEN)
+    hostile_model(tmp_path / "evil.keras", guarded(f"print(open({str(secret)!r}).read())\n"
+                                                   f"raise RuntimeError(open({str(secret)!r}).read())"))
+    code, output = build(tmp_path / "evil.keras", tmp_path)
+    assert_built_or_refused(code, output, tmp_path)
+    assert "the-secret-" not in output
+    log = log_path()
+    assert not log.exists() or "the-secret-" not in log.read_text(errors="replace")
+
+
+def test_a_lambda_that_connects_to_loopback_reaches_nobody(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    hostile_model(tmp_path / "evil.keras", guarded(
+        f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'hello')"))
+    try:
+        code, output = build(tmp_path / "evil.keras", tmp_path)
+        assert_built_or_refused(code, output, tmp_path)
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+def hostile_processes() -> list:
+    """Pids of processes whose command line holds this run's token (the hostile child's sleep)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    if TOKEN.encode() in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_a_lambda_that_forks_a_child_leaves_no_process(tmp_path):
+    hostile_model(tmp_path / "evil.keras", guarded(
+        "import os\nif os.fork() == 0:\n    os.setsid()\n"
+        f"    os.execv('/bin/sleep', ['sleep', '1000.{TOKEN}'])"))
+    code, output = build(tmp_path / "evil.keras", tmp_path)
+    left = hostile_processes()
+    for pid in left:  # stop what this test started, by its own ids
+        os.kill(pid, 9)
+    assert left == []
+    assert_built_or_refused(code, output, tmp_path)
+
+
+def test_a_lambda_that_allocates_8_gb_is_one_line(tmp_path):
+    hostile_model(tmp_path / "evil.keras", "hog = b'x' * (8 << 30)")
+    code, output = build(tmp_path / "evil.keras", tmp_path)
+    assert code == 2 and len(output.strip().splitlines()) == 1, output
+    assert "evil.keras" in output and ("memory" in output.lower()), output
+    assert not (tmp_path / "main.py").exists()
+
+
+def test_a_lambda_that_sleeps_forever_is_stopped(tmp_path, monkeypatch):
+    monkeypatch.setattr(builder.source_model, "RUN_SECONDS", 20)
+    hostile_model(tmp_path / "evil.keras", "__import__('time').sleep(10 ** 6)")
+    started = time.monotonic()
+    code, output = build(tmp_path / "evil.keras", tmp_path)
+    assert code == 2 and "did not finish within 20 s" in output, output
+    assert time.monotonic() - started < 120
+    assert not (tmp_path / "main.py").exists()
