@@ -50,6 +50,7 @@ class BuildResult:
     output_kind: str = "Q-values"
     encoder: "Encoder | None" = None
     shell: "ShellPlan | None" = None  # named outputs, state and decide around the net (agent_runtime/shell.py)
+    unsandboxed: bool = False  # --no-sandbox: the source model's own code ran with the user's rights
 
     @property
     def description(self) -> str:
@@ -150,7 +151,7 @@ def build(
         if not written:
             remove_folders(created)  # leave no trace of a failed build
     return BuildResult(output, source, model, output.stat().st_size, rendered.blob_chars, parity, backend,
-                       weights_dtype, pipeline.specs, pipeline.origin, name, kind, pipeline.encoder, shell)
+                       weights_dtype, pipeline.specs, pipeline.origin, name, kind, pipeline.encoder, shell, no_sandbox)
 
 
 def choose_output(path: Path, model: ResolvedModel, requested: "str | None", decides: bool = False) -> tuple:

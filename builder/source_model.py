@@ -46,7 +46,7 @@ class SourceReference:
         how = {"savedmodel": "its own serving signature", "keras": "the saved model loaded by Keras",
                "json": "the model rebuilt by Keras from its own JSON, given its weights by Keras"}[self.kind]
         where = "sandboxed" if self.sandboxed else "UNSANDBOXED (--no-sandbox)"
-        return f"the source model itself ({how}, in runtime {self.runtime}, {where}; written by {self.writer})"
+        return f"the source model itself ({how}, in runtime {self.runtime}; written by {self.writer}), {where}"
 
 
 def era_runtime(version: str) -> str:

@@ -100,7 +100,7 @@ def build_summary(result) -> None:
         ("action", action_line(result)),
         *([("state", result.shell.describe_state())] if result.shell is not None else []),
         *([("model code", f"ran the model's own Lambda code ({', '.join(result.model.graph.assumed)}) "
-                          f"{'in the sandbox' if 'sandboxed;' in result.parity.reference else 'UNSANDBOXED'}")]
+                          f"{'UNSANDBOXED' if result.unsandboxed else 'in the sandbox'}")]
           if result.parity is not None and result.model.graph.assumed else []),
         ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),

@@ -40,6 +40,7 @@ def _graph_from_calls(calls: list, inputs: list, outputs: list, keras_major: int
     aliases: dict = {}  # a left-out identity layer's output -> its input
     weight_layers = set()
     layers = {call.layer: call for call in calls}
+    _refuse_masks(calls)
     for call in _in_dependency_order(calls, set(names)):
         names[(call.layer, call.node_index)] = call.node_name
         if call.class_name in INFERENCE_IDENTITY:
@@ -76,6 +77,16 @@ def _in_dependency_order(calls: list, known: set) -> list:
             known.add((call.layer, call.node_index))
         pending = [call for call in pending if call not in ready]
     return ordered
+
+
+def _refuse_masks(calls: list) -> None:
+    """A layer given a mask (Keras 3 records the mask a Masking layer or mask_zero makes as operations, and passes it
+    as `mask`) is refused by name before those operations are: gfsub runs every layer over every timestep."""
+    for call in calls:
+        mask = call.kwargs.get("mask")
+        if any(isinstance(item, Ref) for item in (mask if isinstance(mask, list) else [mask])):
+            raise refuse(call, "is given a mask (by a Masking layer, an Embedding's mask_zero or mask=); gfsub "
+                               "reproduces layers over every timestep, without masks")
 
 
 def _all_refs(call: Call) -> list:

@@ -3,8 +3,8 @@ and SimpleRNN, alone or in a Bidirectional wrapper, Keras 2 or 3.
 
 A node reads the sequence, then the states the model passes as `initial_state` (Keras 3 writes them as a keyword
 argument, Keras 2 as more input tensors). What gfsub does not reproduce exactly is refused by layer, class and
-setting: a stateful layer (its state carries over from one call to the next), time_major, masks (a Masking layer
-upstream, a `mask=` argument), a Bidirectional without a merge (merge_mode None) or around another layer. Dropout is
+setting: a stateful layer (its state carries over from one call to the next), time_major, masks (a Masking layer;
+a layer given a mask: graph.py), a Bidirectional without a merge (merge_mode None) or around another layer. Dropout is
 the identity at inference; unroll and implementation change how Keras computes, not what.
 """
 
@@ -42,8 +42,6 @@ def _roles(settings: dict, prefix: str = "") -> list:
 
 def _inputs(call: Call, states: int) -> list:
     """The sequence, then the initial states (Keras 2: more input tensors; Keras 3: `initial_state`)."""
-    if any(isinstance(item, Ref) for item in _flat(call.kwargs.get("mask"))):
-        raise refuse(call, "is called with a mask; gfsub reproduces recurrent layers over every timestep")
     if any(isinstance(item, Ref) for item in _flat(call.kwargs.get("constants"))):
         raise refuse(call, "is called with constants, which gfsub does not reproduce")
     tensors = call.tensors() + [item for item in _flat(call.kwargs.get("initial_state")) if isinstance(item, Ref)]
