@@ -25,7 +25,7 @@ def pytest_itemcollected(item) -> None:
 # The longest groups (a minute to ten of module fixtures and full matches), collected first so that pytest-xdist
 # hands them out first and the run does not end waiting on one of them.
 LONGEST_FIRST = ("test_families", "test_replay", "test_runtimes", "test_gate", "test_install", "test_demo",
-                 "test_sources", "test_benchmarks")
+                 "test_sources", "test_benchmarks", "test_torch_families", "test_hostile_models")
 
 
 def pytest_collection_modifyitems(items) -> None:

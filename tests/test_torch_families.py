@@ -207,3 +207,15 @@ def test_an_encoder_that_computes_otherwise_in_a_runtime_is_named_with_the_input
     assert "masked.py: computes other inputs in runtime kaggle-2020" in out.output
     assert "(step 1, input features, value 11: " in out.output and 'kind="stable"' in out.output
     assert not (tmp_path / "main.py").exists()
+
+
+def test_a_recurrent_main_py_is_checked_and_what_it_wanted_recorded(built, tmp_path):
+    """gfsub check plays the LSTM's main.py in kaggle-2020's sandbox; each step records the 19 values behind its
+    action (the shell's recorded output), as for a Keras main.py."""
+    result, _ = built["lstm_dynamo"]
+    run_dir = tmp_path / "run"
+    out = CliRunner().invoke(app, ["check", str(result.output), "--matches", "1", "--steps", "40", "--runtime",
+                                   "kaggle-2020", "--run-dir", str(run_dir)])
+    assert out.exit_code == 0, out.output
+    wanted = json.loads((run_dir / "results.jsonl").read_text().splitlines()[0])["wanted"]
+    assert len(wanted["top"]) >= 39 and all(len(top) == 3 for top in wanted["top"] if top)
