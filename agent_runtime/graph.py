@@ -13,9 +13,10 @@ its arrays in the weights manifest.
 import numpy as np
 
 from agent_runtime.layers import OPS
+from agent_runtime.recurrent import RECURRENT_LAYERS
 from agent_runtime.tensor_ops import RECURRENT_OPS
 
-MULTI_OUTPUT_OPS = ("split",) + RECURRENT_OPS  # ops whose value is a list of tensors
+MULTI_OUTPUT_OPS = ("split",) + RECURRENT_OPS + tuple(RECURRENT_LAYERS)  # ops whose value is a list of tensors
 
 
 def input_dtypes(nodes, inputs):

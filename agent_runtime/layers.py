@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from agent_runtime.activations import activate, elu, leaky_relu, softmax
+from agent_runtime.recurrent import RECURRENT_LAYERS
 from agent_runtime.tensor_ops import TENSOR_OPS
 
 
@@ -301,4 +302,5 @@ OPS = {
     "elu": elu_layer, "prelu": prelu, "softmax": softmax_layer, "split": split, "dueling": dueling,
     "reduce": reduce, "slice": slice_, "squeeze": squeeze, "expand_dims": expand_dims,
 }
+OPS.update(RECURRENT_LAYERS)  # Keras' LSTM, GRU, SimpleRNN and Bidirectional (recurrent.py)
 OPS.update(TENSOR_OPS)  # the ops only the ONNX front door writes (tensor_ops.py)

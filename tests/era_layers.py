@@ -131,13 +131,36 @@ def shared_layer():
     return keras.Model([a, b], L.Concatenate()([shared(L.Dense(6)(a)), shared(b)]), name="shared_layer")
 
 
+def recurrent():
+    """LSTM, GRU (reset_after both ways) and SimpleRNN, backwards, with sequences, in a Bidirectional of each merge."""
+    x = keras.Input((6, 5))
+    sequence = L.LSTM(4, return_sequences=True, go_backwards=True)(x)
+    parts = [L.GRU(3, reset_after=True)(sequence), L.GRU(3, reset_after=False, return_sequences=True)(sequence),
+             L.SimpleRNN(3, activation="relu")(sequence),
+             L.Bidirectional(L.LSTM(2, return_sequences=True))(x),
+             L.Bidirectional(L.GRU(2, reset_after=False), merge_mode="sum")(sequence),
+             L.Bidirectional(L.SimpleRNN(2, return_sequences=True), merge_mode="mul")(x),
+             L.Bidirectional(L.GRU(2), merge_mode="ave")(x)]
+    return keras.Model(x, L.Concatenate()([L.Flatten()(p) for p in parts]), name="recurrent")
+
+
+def recurrent_state():
+    """return_state, and initial_state fed from other inputs and from another layer's states."""
+    x, h0, c0 = keras.Input((6, 5)), keras.Input((4,)), keras.Input((4,))
+    sequence, h, c = L.LSTM(4, return_sequences=True, return_state=True)(x, initial_state=[h0, c0])
+    out, gru_h = L.GRU(4, return_state=True)(sequence, initial_state=[h])
+    both = L.Bidirectional(L.SimpleRNN(4, return_state=True))(sequence, initial_state=[c, gru_h])
+    parts = [L.Flatten()(sequence), h, c, out, gru_h] + list(both)
+    return keras.Model([x, h0, c0], L.Concatenate()(parts), name="recurrent_state")
+
+
 def sequential():
     return keras.Sequential([keras.Input((12,)), L.Dense(8, activation="elu"), L.Dropout(0.2), L.Dense(4)],
                             name="sequential")
 
 
 BUILDERS = [dense, activations, conv, pools, reshaping, merges, norms, dropouts, activation_layers,
-            functional_ops, dueling_lambda, shared_layer, sequential]
+            functional_ops, dueling_lambda, shared_layer, recurrent, recurrent_state, sequential]
 
 
 def randomise(model):

@@ -21,7 +21,7 @@ ERA_SCRIPT = Path(__file__).with_name("era_layers.py")
 ERAS = {"kaggle-2020": "TensorFlow 2.3.1, Keras 2.4", "keras2": "TensorFlow 2.15, Keras 2.15",
         "current": "Keras 3"}
 MODELS = ("dense", "activations", "conv", "pools", "reshaping", "merges", "norms", "dropouts", "activation_layers",
-          "functional_ops", "dueling_lambda", "shared_layer", "sequential")
+          "functional_ops", "dueling_lambda", "shared_layer", "recurrent", "recurrent_state", "sequential")
 
 
 @pytest.fixture(scope="module", params=list(ERAS))
@@ -56,8 +56,9 @@ def test_the_file_runs_in_numpy_as_in_its_own_keras(era, name):
 
 
 REFUSED = {
-    "lstm": (lambda x: keras.layers.LSTM(4)(keras.layers.Reshape((3, 4))(x)), "(LSTM)"),
-    "gru": (lambda x: keras.layers.GRU(4)(keras.layers.Reshape((3, 4))(x)), "(GRU)"),
+    "conv-lstm": (lambda x: keras.layers.ConvLSTM1D(2, 2)(keras.layers.Reshape((3, 4, 1))(x)), "(ConvLSTM1D)"),
+    "masked-gru": (lambda x: keras.layers.GRU(4)(keras.layers.Masking()(keras.layers.Reshape((3, 4))(x))),
+                   "(GRU) is given a mask"),
     "attention": (lambda x: keras.layers.MultiHeadAttention(2, 4)(*[keras.layers.Reshape((3, 4))(x)] * 2),
                   "(MultiHeadAttention)"),
     "lambda": (lambda x: keras.layers.Lambda(lambda t: t * t)(x), "runs arbitrary Python code"),

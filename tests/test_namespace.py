@@ -62,11 +62,15 @@ def every_layer_model() -> keras.Model:
     normalization = L.Normalization()
     normalization.adapt(np.random.default_rng(0).normal(0.5, 2.0, size=(64, 36)).astype(np.float32))
     y = normalization(L.LayerNormalization()(L.Concatenate()(merged)))
-    y = L.Flatten()(L.Permute((2, 1))(L.Reshape((6, 6))(y)))
+    sequence = L.Reshape((6, 6))(y)
+    y = L.Flatten()(L.Permute((2, 1))(sequence))
     y = (-y / 2.0)[:, 2:30]  # keras.ops' classes Negative, TrueDivide, GetItem
     y = y - keras.ops.mean(y, axis=1, keepdims=True)
     y = keras.ops.squeeze(keras.ops.expand_dims(y, -1), axis=-1)
-    hidden = L.Dense(16, activation="tanh")(y)
+    memory = L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="sum")(sequence)  # the recurrent layers
+    memory, state, _ = L.LSTM(4, return_state=True)(memory)
+    memory = L.SimpleRNN(2)(L.Reshape((2, 2))(memory), initial_state=[L.Dense(2)(state)])
+    hidden = L.Dense(16, activation="tanh")(L.Concatenate()([y, memory]))
     value, advantage = L.Dense(1)(hidden), L.Dense(19)(hidden)
     q = L.Lambda(lambda t: t[0] + t[1] - keras.ops.mean(t[1], axis=1, keepdims=True), output_shape=(19,),
                  name="dueling")([value, advantage])
