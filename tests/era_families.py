@@ -98,8 +98,48 @@ def functional_ops(size):
     return keras.Model(x, L.Dense(19, name="q")(y), name="functional_ops")
 
 
+def lstm_frames(size):
+    """An LSTM over the last 8 simple115 frames (stacked on a new last axis, turned to time first)."""
+    x = keras.Input((115, 8), name="frames")
+    y = L.LSTM(size["units"])(L.Permute((2, 1))(x))
+    return keras.Model(x, L.Dense(19, name="q")(y), name="lstm_frames")
+
+
+def gru_frames(size):
+    """A GRU (TensorFlow 2's reset_after=True) over 8 concatenated simple115 frames, reshaped to (time, features)."""
+    x = keras.Input((920,), name="frames")
+    y = L.GRU(size["units"], reset_after=True)(L.Reshape((8, 115))(x))
+    return keras.Model(x, L.Dense(19, name="q")(y), name="gru_frames")
+
+
+def gru_reset_before(size):
+    """Two GRUs with reset_after=False (Keras 2.2's default), the first returning its sequence."""
+    x = keras.Input((115, 4), name="frames")
+    y = L.GRU(size["units"] // 2, reset_after=False, return_sequences=True)(L.Permute((2, 1))(x))
+    y = L.GRU(size["units"] // 2, reset_after=False, go_backwards=True)(y)
+    return keras.Model(x, L.Dense(19, name="q")(y), name="gru_reset_before")
+
+
+def simple_rnn_frames(size):
+    """SimpleRNNs over 4 frames: a Bidirectional one returning sequences, then one more."""
+    x = keras.Input((460,), name="frames")
+    y = L.Bidirectional(L.SimpleRNN(size["units"] // 2, return_sequences=True))(L.Reshape((4, 115))(x))
+    y = L.SimpleRNN(size["units"] // 2, activation="relu")(y)
+    return keras.Model(x, L.Dense(19, name="q")(y), name="simple_rnn_frames")
+
+
+def lstm_state(size):
+    """return_state=True: the Q head reads the final h and c, and the model outputs them too (a recurrent agent's
+    memory for the next step), after its 19 Q-values."""
+    x = keras.Input((115, 8), name="frames")
+    sequence, h, c = L.LSTM(size["units"] // 2, return_sequences=True, return_state=True)(L.Permute((2, 1))(x))
+    y = L.Concatenate()([L.Flatten()(sequence), h, c])
+    return keras.Model(x, [L.Dense(19, name="q")(y), h, c], name="lstm_state")
+
+
 FAMILIES = {f.__name__: f for f in (dense_simple115, simple115_stack2, nature_cnn, impala, two_input, batchnorm_cnn,
-                                   sequential_elu, functional_ops)}
+                                   sequential_elu, functional_ops, lstm_frames, gru_frames, gru_reset_before,
+                                   simple_rnn_frames, lstm_state)}
 
 
 def load(npz):
@@ -108,13 +148,18 @@ def load(npz):
 
 
 def fit(model, inputs, seed):
-    """A few epochs towards random targets that are a fixed random function of the inputs."""
+    """A few epochs towards random targets that are a fixed random function of the inputs. A second output of one
+    value (a value head) is trained too; wider ones (a recurrent layer's states) are not."""
     rng = np.random.RandomState(seed)
     flat = np.concatenate([x.reshape(len(x), -1) for x in inputs], axis=1)
     projection = rng.normal(size=(flat.shape[1], 19)).astype(np.float32) / np.sqrt(1.0 + flat.shape[1] / 50.0)
     target = np.tanh(flat @ projection) * 3.0
-    targets = [target] + [target[:, :1]] * (len(model.outputs) - 1)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="mse")
+    widths = [int(out.shape[-1]) for out in model.outputs[1:]]
+    targets = [target] + [np.repeat(target[:, :1], width, axis=1) for width in widths]
+    losses = {"loss": "mse"}
+    if widths:
+        losses = {"loss": ["mse"] * len(targets), "loss_weights": [1.0] + [float(width == 1) for width in widths]}
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), **losses)
     feed = inputs if len(inputs) > 1 else inputs[0]
     model.fit(feed, targets if len(targets) > 1 else targets[0], epochs=4, batch_size=32, verbose=0)
 

@@ -32,12 +32,18 @@ FAMILIES = {
     "batchnorm_cnn": (None, [(72, 96, 4)]),
     "sequential_elu": ("simple115", [(115,)]),
     "functional_ops": (None, [(115,)]),
+    "lstm_frames": ("simple115v2:stack=8", [(115, 8)]),
+    "gru_frames": ("simple115v2:stack=8", [(920,)]),
+    "gru_reset_before": ("simple115:stack=4", [(115, 4)]),
+    "simple_rnn_frames": ("simple115v2:stack=4", [(460,)]),
+    "lstm_state": ("simple115v2:stack=8", [(115, 8)]),
 }
 INFERRED = {(115,): "simple115v2", (72, 96, 4): "smm:scale=255:diff"}
 # era runtime: (the formats its Keras saves, the families written there)
 ERAS = {"current": (["keras"], list(FAMILIES)),
         "kaggle-2020": (["h5", "savedmodel"], list(FAMILIES)),
-        "keras2": (["h5"], ["functional_ops"])}  # TFOpLambda, which only tf.keras 2.4 - 2.15 writes
+        "keras2": (["h5"], ["functional_ops", "lstm_state"])}  # TFOpLambda (only tf.keras 2.4 - 2.15 writes it)
+SAVEDMODEL_TOO = ("impala", "lstm_state")  # families with several outputs, also built from their SavedModel
 
 
 def checked(side: list) -> list:
@@ -99,7 +105,7 @@ def train_era(runtime: str, tmp_path_factory, sides: list) -> tuple:
 
 
 CASES = [(runtime, family, index) for runtime, (formats, families) in ERAS.items() for family in families
-         for index in range(len(formats)) if index == 0 or family == "impala"]  # a two-output SavedModel too
+         for index in range(len(formats)) if index == 0 or family in SAVEDMODEL_TOO]
 
 
 @pytest.mark.parametrize("era, family, index", CASES, indirect=["era"])
@@ -127,6 +133,7 @@ def test_the_family_builds_verifies_in_both_kaggle_runtimes_and_plays_like_its_m
 @pytest.mark.parametrize("era, family, weights", [
     ("current", "impala", "-weights.npz"), ("current", "two_input", ".weights.h5"),
     ("kaggle-2020", "batchnorm_cnn", "-weights.npz"), ("kaggle-2020", "functional_ops", ".weights.h5"),
+    ("current", "lstm_state", ".weights.h5"), ("kaggle-2020", "gru_reset_before", "-weights.npz"),
 ], indirect=["era"])
 def test_weights_only_files_build_with_the_models_own_json_and_keras_rebuilding_it(era, family, weights, sides,
                                                                                      tmp_path):
@@ -161,11 +168,12 @@ def test_a_model_with_several_outputs_takes_output_and_names_them_when_it_cannot
 def test_a_model_gfsub_cannot_reproduce_is_refused_and_nothing_is_written(tmp_path):
     keras.utils.set_random_seed(0)
     x = keras.Input((115,))
-    recurrent = keras.layers.LSTM(8)(keras.layers.Reshape((5, 23))(x))
-    keras.Model(x, keras.layers.Dense(19)(recurrent)).save(tmp_path / "lstm.keras")
-    out = CliRunner().invoke(app, ["build", str(tmp_path / "lstm.keras"), "-o", str(tmp_path / "out" / "main.py")])
+    recurrent = keras.layers.ConvLSTM1D(4, 3)(keras.layers.Reshape((5, 23, 1))(x))
+    keras.Model(x, keras.layers.Dense(19)(keras.layers.Flatten()(recurrent))).save(tmp_path / "conv_lstm.keras")
+    out = CliRunner().invoke(app, ["build", str(tmp_path / "conv_lstm.keras"), "-o",
+                                   str(tmp_path / "out" / "main.py")])
     assert out.exit_code == 2 and len(out.stderr.strip().splitlines()) == 1
-    assert "(LSTM)" in out.stderr and "lstm.keras" in out.stderr
+    assert "(ConvLSTM1D)" in out.stderr and "conv_lstm.keras" in out.stderr
     assert not (tmp_path / "out").exists()
 
 
