@@ -9,10 +9,13 @@ two steps of a match) and alone (one forward over all inputs). numpy is main.py'
 incremental pass where the graph starts with layers it covers. Then, in kaggle-2020, the impala net's full agent
 step (main.py's pipeline and forward, timed inside the runtime). Last, the crossovers behind the incremental
 pass's thresholds: the first convolution of each SMM family, incremental vs whole, on changes reaching a growing
-share of its outputs, and the notebook net's Dense layer on a real match's resets.
+share of its outputs, and the notebook net's Dense layer on a real match's resets. And the PyTorch families
+(benchmarks/torch_forward.py): main.py's agent step against onnxruntime and the torch module on the same
+observations, main.py's step in kaggle-2020, and main.py's load against torch's (torch optional).
 
     .venv/bin/python benchmarks/bench_forward.py     # prints the tables and writes docs/benchmarks/forward.md
     .venv/bin/python benchmarks/bench_forward.py --quick [--out F]  # 20 observations, 2 families at test size
+    .venv/bin/python benchmarks/bench_forward.py --torch-only  # the PyTorch families' section alone, replaced
 
 A runtime or family whose measurement fails is a FAILED row with the error's line, and the script then exits 1.
 """
@@ -333,19 +336,49 @@ def notebook_rows(raws: list, folder: Path) -> dict:
     return {"notebook": {"times": time_forwards(forwards, inputs), "incremental": incremental}}
 
 
+def play_match(quick: bool, work: Path) -> list:
+    """The kaggle observations of one side of one real match (run_right vs the engine AI)."""
+    from common.kaggle import make_football
+
+    print("playing one match for its observations...", file=sys.stderr)
+    env = make_football(steps=20 if quick else 3001, team_2=0, logdir=str(work / "match"))
+    return [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
+
+
+def torch_section(observations: list, folder: Path, quick: bool) -> tuple:
+    """The PyTorch families' section (benchmarks/torch_forward.py) between its markers, and its failed rows."""
+    from benchmarks.torch_forward import run
+
+    text, failures = run(observations, folder / "torch", quick)
+    return "<!-- torch -->\n" + text.rstrip() + "\n<!-- /torch -->\n", failures
+
+
+def torch_only(out: Path, observations: list, work: Path, quick: bool) -> None:
+    """--torch-only: the PyTorch families' section alone, replacing that section of `out` (the rest kept)."""
+    from benchmarks.sections import finish, write_section
+    from benchmarks.torch_forward import run
+
+    text, failures = run(observations, work / "torch", quick)
+    print("\n" + text)
+    write_section(out, "torch", text)
+    print(f"written to {out}")
+    finish(failures)
+
+
 def main() -> None:
     from benchmarks.sections import add_common_options, error_line, failed_row, finish, output_file, scratch, write_file
-    from common.kaggle import make_football
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_options(parser, OUT)
+    parser.add_argument("--torch-only", action="store_true",
+                        help="measure only the PyTorch families and replace their section of the file")
     args = parser.parse_args()
     out = output_file(args, OUT)
     families, size = (QUICK_FAMILIES, "test") if args.quick else (tuple(FAMILIES), "bench")
     work = scratch("gfsub-bench-forward-")
-    print("playing one match for its observations...", file=sys.stderr)
-    env = make_football(steps=20 if args.quick else 3001, team_2=0, logdir=str(work / "match"))
-    observations = [step[0].observation for step in env.run(["run_right", "do_nothing"])[:-1]]
+    observations = play_match(args.quick, work)
+    if args.torch_only:
+        return torch_only(out, observations, work, args.quick)
     raws = [obs["players_raw"][0] for obs in observations]
     here, old = work / "current", work / "kaggle-2020"
     here.mkdir()
@@ -384,6 +417,8 @@ def main() -> None:
         crossovers, failed = crossover_rows({f: i["model"] for f, i in measured["current"]["files"].items()}, raws,
                                             np.random.default_rng(0), repeats=2 if args.quick else 20)
         failures += failed
+    torch_text, failed = torch_section(observations, work, args.quick)
+    failures += failed
     text = ("# Forward pass per family ({}, {} cores{})\n\n".format(time.strftime("%Y-%m-%d"), os.cpu_count(),
                                                                   ", --quick" if args.quick else "")
             + "{} real observations (one match, run_right vs the engine AI), each family's inputs through its "
@@ -392,7 +427,7 @@ def main() -> None:
             "compared); alone: one forward over all inputs. numpy = main.py's forward (incremental where the graph "
             "starts with layers the pass covers).\n\n".format(len(raws), "their real sizes" if size == "bench"
                                                                else "test size", size)
-            + "\n".join(rows) + "\n\n" + impala + "\n\n"
+            + "\n".join(rows) + "\n\n" + impala + "\n\n" + torch_text + "\n"
             "## Crossovers (thresholds of the incremental path)\n\n" + "\n".join(crossovers) + "\n")
     write_file(out, text)
     finish(failures)

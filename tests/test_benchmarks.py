@@ -26,7 +26,8 @@ def runtime_rows() -> list:
 AGENTS = [{0: name, 1: "DONE"} for name in ("notebook-predict", "keras", "numpy-f32", "numpy-f16")]
 FORWARD = ([{0: family, 1: "current"} for family in ("notebook", "dense_simple115", "impala")]
            + [{0: family, 1: r"kaggle-2020 \(.*\)"} for family in ("dense_simple115", "impala")]
-           + [{0: "impala, conv1"}])
+           + [{0: "impala, conv1"}]
+           + [{0: family} for family in ("mlp_mask_ts13", "lstm_dynamo")])  # the PyTorch families (torch optional)
 SANDBOX = [{0: rf"{name} \(.*\)", 1: mode} for name in ("kaggle-2020", "current") for mode in ("unsandboxed",
                                                                                                 "sandboxed")]
 WANTED = [{0: "kaggle-2020, sandboxed"}, {0: "current, sandboxed"}, {0: r"current, in the match process.*"}]
