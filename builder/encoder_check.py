@@ -7,36 +7,47 @@ actions there, and that is the encoder's to fix.
 """
 
 import json
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from builder.encoder import Encoder
-from runtimes.hosted import WORKERS, worker_command
+from builder.encoder_process import encoder_functions
+from runtimes.hosted import WORKERS
+from runtimes.jobs import JobFolder, JobProcess
 from runtimes.registry import Runtime
 from runtimes.workers.encoder_worker import items
 
 WORKER = WORKERS / "encoder_worker.py"
+RUN_SECONDS = 300  # the encoder over the verify match's observations
 TOLERANCE = 1e-6  # numpy's own float rounding may differ across versions; a reordering does not stay below this
 
 
-def encoder_difference(encoder: Encoder, runtime: Runtime, raw_observations: list) -> str:
+def encoder_difference(encoder: Encoder, runtime: Runtime, raw_observations: list, sandboxed: bool = True) -> str:
     """Where the encoder's inputs in `runtime` first differ from the builder's, as a phrase ("" where they agree, or
-    where the encoder cannot be run there)."""
-    with tempfile.TemporaryDirectory(prefix="gfsub-encoder-") as folder:
-        folder = Path(folder)
-        (folder / "observations.json").write_text(json.dumps(raw_observations))
-        spec = {"encoder": str(encoder.path.resolve()), "observations": str(folder / "observations.json"),
-                "output": str(folder / "encoded.npz")}
-        run = subprocess.run(worker_command(runtime.python, WORKER, json.dumps(spec)), capture_output=True,
-                             text=True, timeout=600)
-        if run.returncode != 0:
-            return ""
-        with np.load(folder / "encoded.npz") as archive:
+    where the encoder cannot be run there). Both runs are sandboxed unless told not."""
+    with tempfile.TemporaryDirectory(prefix="gfsub-encoder-") as scratch:
+        folder = JobFolder(Path(scratch), sandboxed)
+        observations, observations_inside = folder.io("observations.json")
+        observations.write_text(json.dumps(raw_observations))
+        encoded, encoded_inside = folder.io("encoded.npz")
+        spec = {"encoder": folder.read(encoder.path, "encoder.py"), "observations": observations_inside,
+                "output": encoded_inside}
+        job = JobProcess(runtime, WORKER, [json.dumps(spec)], folder)
+        try:
+            if job.wait(RUN_SECONDS) != 0:
+                return ""
+        finally:
+            job.stop()
+        with np.load(encoded) as archive:
             there = {key: archive[key] for key in archive.files}
-    encode, reset, _ = encoder.functions()
+    with encoder_functions(encoder, sandboxed) as functions:
+        return _first_gap(functions, raw_observations, there)
+
+
+def _first_gap(functions: tuple, raw_observations: list, there: dict) -> str:
+    encode, reset, _ = functions
     steps_left = None
     for step, raw in enumerate(raw_observations):
         now = raw.get("steps_left")

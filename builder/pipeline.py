@@ -142,7 +142,7 @@ def build(
             if verify:
                 runtimes = [ensure_runtime(spec, on_create=on_runtime_create) for spec in target_specs]
                 reference = reference_for(source, model, pipeline, shell, sandboxed=not no_sandbox)
-                parity = verify_main_py(temporary, reference, steps=verify_steps,
+                parity = verify_main_py(temporary, reference, steps=verify_steps, sandboxed=not no_sandbox,
                                         weights_dtype=weights_dtype, targets=tuple(runtimes))
             if parity is not None and not parity.passed:
                 raise _parity_error(output, parity, weights_dtype, pipeline.encoder)
@@ -227,7 +227,7 @@ def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observa
     if shell is not None:
         keras = plan_reference(source, model.model_json, sandboxed) if source.format not in SHELL_FORMATS else None
         return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path, source.format,
-                              keras, source.ordered)
+                              sandboxed, keras, source.ordered)
     output = graph.output.split(":")[0]
     plan = plan_reference(source, model.model_json, sandboxed)
     if graph.assumed and plan is None:
@@ -235,8 +235,7 @@ def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observa
                                            "gfsub reads it as a dueling merge only when the model itself can "
                                            "confirm it", "build from the saved model (.keras, .h5, SavedModel), "
                                            "or pass its model.to_json() as --arch")
-    return Reference(graph.as_data(), model.named, pipeline.specs,
-                     pipeline.encoder.functions() if pipeline.encoder else None, plan,
+    return Reference(graph.as_data(), model.named, pipeline.specs, sandboxed, plan,
                      output_index=[o.split(":")[0] for o in graph.outputs].index(output),
                      output_name=output.split("#")[0], input_names=list(graph.inputs), ordered=source.ordered,
                      encoder_path=pipeline.encoder.path if pipeline.encoder else None, user_encoder=pipeline.encoder)
@@ -246,6 +245,12 @@ def _parity_error(output: Path, parity: ParityReport, weights_dtype: str,
                   encoder: "Encoder | None" = None) -> GfsubError:
     """Why main.py was refused: a model gfsub does not reproduce (the user's to know), float16 rounding (the
     user's to change), or a main.py that differs from a rebuild that matches the model (a gfsub bug)."""
+    if parity.stopped and encoder is not None:
+        return EncoderError(encoder.path, f"main.py, running your encoder in its sandbox on the verify match, was "
+                            f"stopped: {parity.stopped}", "make encode() and decide() return within Kaggle's step "
+                            "time and memory")
+    if parity.stopped:
+        return InternalError(output, f"main.py was stopped in its sandbox on the verify match: {parity.stopped}")
     if parity.parted:
         return UnsupportedArchitectureError(
             output, f"gfsub's numpy graph and the source model part at {parity.parted} (on the verify match)",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from builder.encoder import Encoder
+from builder.encoder_process import encoder_functions
 from builder.model_graph import Graph
 from builder.reference_inputs import ReferenceInput
 from builder.shell import ShellPlan
@@ -31,9 +32,18 @@ class ShellRun:
 
 
 def run_shell(model, graph: Graph, plan: ShellPlan, specs: list, encoder: "Encoder | None",
-              raw_observations: list) -> ShellRun:
-    """Every step of the shell; `model`: [inputs in the model's order, batch axis first] -> {output name: array}."""
-    encode, reset, decide = encoder.functions() if encoder is not None else (None, None, None)
+              raw_observations: list, sandboxed: bool = True) -> ShellRun:
+    """Every step of the shell; `model`: [inputs in the model's order, batch axis first] -> {output name: array}.
+    The encoder runs afresh, in a sandbox unless told not (encoder_process.py)."""
+    if encoder is None:
+        return _run_shell(model, graph, plan, specs, None, (None, None, None), raw_observations)
+    with encoder_functions(encoder, sandboxed) as functions:
+        return _run_shell(model, graph, plan, specs, encoder, functions, raw_observations)
+
+
+def _run_shell(model, graph: Graph, plan: ShellPlan, specs: list, encoder: "Encoder | None", functions: tuple,
+               raw_observations: list) -> ShellRun:
+    encode, reset, decide = functions
     named = graph.named_inputs()
     fed = plan.fed_inputs(graph)
     shapes = dict(zip(named, graph.input_shapes, strict=True))

@@ -17,6 +17,7 @@ import numpy as np
 from agent_runtime.graph import GraphModel
 from builder.encoder import Encoder
 from builder.encoder_check import encoder_difference
+from builder.encoder_process import encoder_functions
 from builder.model_graph import Graph
 from builder.onnx.runner import OnnxRuntimeModel, parting_node
 from builder.reference_inputs import reference_inputs
@@ -27,7 +28,8 @@ from builder.torch.exported import ExportedProgramModel
 from common.errors import EncoderError
 from common.kaggle import N_ACTIONS, agent_configuration, load_like_kaggle, make_football
 from runtimes.hosted import AgentProcessError, RuntimeAgent
-from runtimes.registry import Runtime
+from runtimes.registry import Runtime, ensure_runtime, get_spec
+from runtimes.sandbox import Limits
 
 # (min action agreement, max |dQ| relative to max(1, max |Q|)) per stored weight dtype; float16 rounding moves the
 # values, so only agreement counts.
@@ -84,10 +86,12 @@ class ParityReport:
     scale: float = 1.0  # max |Q| of the reference: the tolerance is 1e-4 x max(1, this)
     parted: str = ""  # where gfsub's numpy graph first differs from the source model ("": nowhere)
     elementwise: bool = False  # max_abs_dq is max |dQ| / max(1, |Q|) over the values (value_gap)
+    stopped: str = ""  # main.py was stopped in its sandbox during the verify match (out of time, memory)
 
     @property
     def passed(self) -> bool:
-        return (not self.load_failed and not self.parted and self.agent_errors == 0 and self.status == "DONE"
+        return (not self.load_failed and not self.parted and not self.stopped and self.agent_errors == 0
+                and self.status == "DONE"
                 and self.steps > 0
                 and _passes(self.agreement, self.max_abs_dq, self.weights_dtype, self.scale)
                 and all(row.passed(self.weights_dtype, self.scale) for row in self.runtimes))
@@ -126,6 +130,7 @@ class ShellReference:
     encoder: "Encoder | None"
     path: Path
     format: str = "onnx"  # or "pt2", or a Keras file's (its reference is then `keras`)
+    sandboxed: bool = True  # the encoder (and a Keras model's own code) run in a sandbox
     keras: "SourceReference | None" = None  # a Keras model's: served one step at a time in its era's runtime
     ordered: "list | None" = None  # a weights-only file's arrays, for a model rebuilt from its JSON
 
@@ -136,12 +141,14 @@ class ShellReference:
     def evaluate(self, raw_observations: list) -> Evaluation:
         source = self.source_model()
         try:
-            theirs = run_shell(source, self.graph, self.plan, self.specs, self.encoder, raw_observations)
+            theirs = run_shell(source, self.graph, self.plan, self.specs, self.encoder, raw_observations,
+                               self.sandboxed)
         finally:
             if hasattr(source, "close"):
                 source.close()
         numpy_graph = GraphModel(self.plan.graph_data(self.graph), self.named)
-        ours = run_shell(numpy_graph.outputs, self.graph, self.plan, self.specs, self.encoder, raw_observations)
+        ours = run_shell(numpy_graph.outputs, self.graph, self.plan, self.specs, self.encoder, raw_observations,
+                         self.sandboxed)
         largest, parted, step = first_difference(theirs, ours)
         if parted and self.format == "onnx":
             node = parting_node(self.path, self.graph.source_tensors, numpy_graph, theirs.feeds[step], TOLERANCE)
@@ -177,7 +184,7 @@ class Reference:
     graph: dict
     named: list
     observation: list
-    encoder: "tuple | None" = None  # (encode, reset) of an --encoder file, run here as in main.py
+    sandboxed: bool = True  # the --encoder file runs in a sandbox (encoder_process.py)
     source: "SourceReference | None" = None
     output_index: int = 0
     output_name: str = ""
@@ -207,9 +214,15 @@ class Reference:
         """The model's inputs by the reference pipeline, each checked against the graph's input shapes (an
         --encoder's output is the user's to fix)."""
         try:
-            inputs = reference_inputs(self.observation, raw_observations, self.encoder)
+            if self.user_encoder is None:
+                inputs = reference_inputs(self.observation, raw_observations)
+            else:
+                with encoder_functions(self.user_encoder, self.sandboxed) as functions:
+                    inputs = reference_inputs(self.observation, raw_observations, functions)
+        except EncoderError:
+            raise
         except Exception as exc:  # noqa: BLE001 - the user's encoder: whatever it raises, one line
-            if self.encoder is None:
+            if self.user_encoder is None:
                 raise
             raise EncoderError(self.encoder_path, f"encode(obs) raised {type(exc).__name__}: {exc} on a verify "
                                "observation", "make encode() work on every raw observation") from None
@@ -263,11 +276,11 @@ def action_agreement(played: list, expected: np.ndarray) -> float:
 
 def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, reference: np.ndarray,
                       configuration: dict, actions: "np.ndarray | None" = None,
-                      elementwise: bool = False) -> RuntimeParity:
+                      elementwise: bool = False, sandboxed: bool = False) -> RuntimeParity:
     """Replay the observations through main.py inside `runtime`; compare actions and values with the reference."""
     row = RuntimeParity(runtime=runtime.name, versions=runtime.describe())
     try:
-        with RuntimeAgent(runtime, main_py) as agent:
+        with RuntimeAgent(runtime, main_py, sandbox=Limits() if sandboxed else None) as agent:
             result = agent.replay(observations, configuration)
     except AgentProcessError as error:
         row.error = error.summary
@@ -285,34 +298,86 @@ def replay_in_runtime(main_py: Path, runtime: Runtime, observations: list, refer
     return row
 
 
-def verify_main_py(main_py: Path, reference: Reference, *, steps: int = 300, weights_dtype: str = "float32",
-                   targets: tuple = ()) -> ParityReport:
-    """Load main.py like Kaggle, play it on the engine, compare with the reference; then replay the same
-    observations inside each target runtime (`targets`: ready Runtime objects) and compare there."""
+@dataclass
+class PlayedMatch:
+    """main.py's verify match: what it saw and played, and its values on those observations from a fresh load."""
+
+    observations: list
+    played: list
+    status: str
+    agent_errors: int
+    values: np.ndarray
+    failure: str = ""  # why the hosted main.py was stopped (out of time, a limit), when it was
+    no_values: bool = False  # no step gave values: its model failed to load (or its encoder fails every step)
+
+
+def play_in_process(main_py: Path, steps: int) -> "PlayedMatch | None":
+    """main.py loaded in this process (--no-sandbox), as kaggle-environments loads it; None if its model failed."""
     agent = load_like_kaggle(main_py)
     namespace = agent.__globals__
     policy = namespace.get("POLICY")
     if policy is None:
-        return ParityReport(0, 0.0, float("inf"), "NOT PLAYED", 0, load_failed=True, weights_dtype=weights_dtype)
+        return None
     episode = play_engine_match(agent, steps)
     observations = [step[0].observation for step in episode[:-1]]
-    played = [step[0].action for step in episode[1:]]
+    return PlayedMatch(observations, [step[0].action for step in episode[1:]], episode[-1][0].status,
+                       int(policy.errors), main_py_values(namespace, observations))
+
+
+def play_sandboxed(main_py: Path, steps: int) -> "PlayedMatch | None":
+    """main.py hosted in the builder's own runtime, in a sandbox (its encoder may be someone else's code): the
+    match, then a fresh load replaying its observations for the values; None if its model failed to load."""
+    current = ensure_runtime(get_spec("current"))
+    with RuntimeAgent(current, main_py, sandbox=Limits()) as hosted:
+        episode = play_engine_match(hosted, steps)
+        recorded, failure = list(hosted.values), hosted.reason
+    observations = [step[0].observation for step in episode[:-1]]
+    if failure:
+        return PlayedMatch(observations, [], episode[-1][0].status, 1, np.zeros((0, N_ACTIONS)), failure)
+    if recorded and all(value is None for value in recorded):
+        return PlayedMatch(observations, [], episode[-1][0].status, len(recorded), np.zeros((0, N_ACTIONS)),
+                           no_values=True)
+    try:
+        with RuntimeAgent(current, main_py, sandbox=Limits()) as replayer:
+            result = replayer.replay(observations, agent_configuration())
+        rows = [np.full(N_ACTIONS, np.nan) if row is None else row for row in result.q_values]
+        values = np.asarray(rows, dtype=np.float64)
+    except AgentProcessError:
+        values = np.full((len(observations), N_ACTIONS), np.nan)
+    return PlayedMatch(observations, [step[0].action for step in episode[1:]], episode[-1][0].status,
+                       sum(value is None for value in recorded), values)
+
+
+def verify_main_py(main_py: Path, reference: Reference, *, steps: int = 300, weights_dtype: str = "float32",
+                   targets: tuple = (), sandboxed: bool = False) -> ParityReport:
+    """Load main.py like Kaggle (in a sandbox, unless told not), play it on the engine, compare with the reference;
+    then replay the same observations inside each target runtime (`targets`: ready Runtime objects) and compare
+    there."""
+    match = play_sandboxed(main_py, steps) if sandboxed else play_in_process(main_py, steps)
+    if match is None:
+        return ParityReport(0, 0.0, float("inf"), "NOT PLAYED", 0, load_failed=True, weights_dtype=weights_dtype)
+    if match.failure:
+        return ParityReport(0, 0.0, float("inf"), match.status, 1, load_failed=False, weights_dtype=weights_dtype,
+                            stopped=match.failure)
+    observations, played = match.observations, match.played
     raws = [obs["players_raw"][0] for obs in observations]
-    evaluation = reference.evaluate(raws)
+    evaluation = reference.evaluate(raws)  # a broken encoder is named here, before main.py's failure is
+    if match.no_values:
+        return ParityReport(0, 0.0, float("inf"), "NOT PLAYED", 0, load_failed=True, weights_dtype=weights_dtype)
     expected = evaluation.values
-    candidate = main_py_values(namespace, observations)
+    candidate = match.values
     rows = [replay_in_runtime(main_py, runtime, observations, expected, agent_configuration(), evaluation.actions,
-                              evaluation.elementwise) for runtime in targets]
+                              evaluation.elementwise, sandboxed) for runtime in targets]
     scale = 1.0 if evaluation.elementwise else float(np.max(np.abs(expected)))
     for runtime, row in zip(targets, rows, strict=True):
         if reference.user_encoder is not None and not row.passed(weights_dtype, scale):
-            row.encoder_gap = encoder_difference(reference.user_encoder, runtime, raws)
+            row.encoder_gap = encoder_difference(reference.user_encoder, runtime, raws, reference.sandboxed)
     return ParityReport(
         steps=len(observations),
         agreement=action_agreement(played, evaluation.actions),
         max_abs_dq=value_gap(candidate, expected, evaluation.elementwise),
-        status=episode[-1][0].status,
-        agent_errors=int(policy.errors),
+        status=match.status,
+        agent_errors=match.agent_errors,
         load_failed=False,
         weights_dtype=weights_dtype,
         runtimes=rows,

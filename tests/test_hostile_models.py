@@ -133,3 +133,73 @@ def test_a_lambda_that_sleeps_forever_is_stopped(tmp_path, monkeypatch):
     assert code == 2 and "did not finish within 20 s" in output, output
     assert time.monotonic() - started < 120
     assert not (tmp_path / "main.py").exists()
+
+
+# ----- an encoder from someone else: main.py embeds it, and the verification runs it ------------------------------
+HOSTILE_ENCODER = '''import numpy as np
+
+{payload}
+
+def encode(obs):
+{payload_in_encode}    me = obs["left_team"][obs["active"]]
+    return np.asarray(obs["ball"][:2] + me + [obs["ball_owned_team"]] * 32, dtype=np.float32)
+'''
+
+
+def encoder_build(tmp_path, payload: str) -> tuple:
+    """The MLP of tests/torch_families (36 features) behind an encoder that runs `payload` at import and in encode."""
+    from tests.torch_families import FILES
+
+    body = "".join(f"    {line}\n" for line in payload.splitlines())
+    (tmp_path / "features.py").write_text(HOSTILE_ENCODER.format(payload=payload, payload_in_encode=body))
+    out = CliRunner().invoke(app, ["build", str(FILES / "mlp_decide_dynamo.onnx"), "-o", str(tmp_path / "main.py"),
+                                   "--encoder", str(tmp_path / "features.py"), "--verify-steps", "20", "--target",
+                                   "kaggle-2026"])
+    return out.exit_code, out.output
+
+
+def test_an_encoder_that_writes_reads_connects_and_forks_changes_nothing_outside(tmp_path):
+    target, secret = tmp_path / "home" / "pwned.txt", tmp_path / "secret.txt"
+    target.parent.mkdir()
+    secret.write_text("the-secret-" + TOKEN)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.5)
+    payload = guarded(f"open({str(target)!r}, 'a').write('pwned')\n"
+                      f"print(open({str(secret)!r}).read())\n") + guarded(
+        f"__import__('socket').create_connection(('127.0.0.1', {listener.getsockname()[1]}), timeout=2)\n") + guarded(
+        "import os\nif os.fork() == 0:\n    os.setsid()\n"
+        f"    os.execv('/bin/sleep', ['sleep', '1001.{TOKEN}'])")
+    try:
+        code, output = encoder_build(tmp_path, payload)
+        left = hostile_processes()
+        for pid in left:
+            os.kill(pid, 9)
+        assert code == 0, output  # what it computes is plain features: built and verified, sandboxed
+        assert left == [] and not target.exists() and "the-secret-" not in output
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize("payload, words", [("hog = b'x' * (8 << 30)", "memory"),
+                                            ("__import__('time').sleep(10 ** 6)", "stopped")])
+def test_an_encoder_that_hogs_memory_or_sleeps_is_one_line(tmp_path, monkeypatch, payload, words):
+    import builder.encoder_process
+
+    monkeypatch.setattr(builder.encoder_process, "CALL_SECONDS", 15)
+    code, output = encoder_build(tmp_path, "def _never():\n    pass")
+    assert code == 0, output
+    (tmp_path / "main.py").unlink()
+    body = "".join(f"    {line}\n" for line in payload.splitlines())
+    (tmp_path / "features.py").write_text(HOSTILE_ENCODER.format(payload="", payload_in_encode=body))
+    from tests.torch_families import FILES
+
+    out = CliRunner().invoke(app, ["build", str(FILES / "mlp_decide_dynamo.onnx"), "-o", str(tmp_path / "main.py"),
+                                   "--encoder", str(tmp_path / "features.py"), "--verify-steps", "20", "--target",
+                                   "kaggle-2026"])
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert words in out.output.lower() and "features.py" in out.output, out.output
+    assert not (tmp_path / "main.py").exists()
