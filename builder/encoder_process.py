@@ -73,12 +73,7 @@ class EncoderProcess:
         return self._call("decide(outputs, obs)", {"call": "decide", "names": list(outputs), "obs": raw})["action"]
 
     def close(self) -> None:
-        try:
-            self.job.process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-        self.job.wait(10)
-        self.job.stop()
+        self.job.end(10)
         self.scratch.cleanup()
 
 

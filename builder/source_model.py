@@ -181,10 +181,5 @@ class KerasStepModel:
         return dict(zip(self.output_names, values, strict=True))
 
     def close(self) -> None:
-        try:
-            self.job.process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-        self.job.wait(30)
-        self.job.stop()
+        self.job.end(30)
         self.scratch.cleanup()

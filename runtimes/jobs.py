@@ -82,6 +82,15 @@ class JobProcess:
             self._errors.flush()
         return self.errors_path.read_text(errors="replace").splitlines() if self.errors_path.exists() else []
 
+    def end(self, seconds: float) -> None:
+        """A served worker's end: its stdin closed (it leaves its loop), `seconds` to exit, then stopped."""
+        try:
+            self.process.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        self.wait(seconds)
+        self.stop()
+
     def stop(self) -> None:
         """Kill the worker and everything it started (its session, and its cgroups)."""
         if self.process.poll() is None:
