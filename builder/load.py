@@ -8,6 +8,8 @@ builder/onnx/ (.onnx, with its external data), builder/torch/ (.pt2), builder/le
 main.py); an .npz of get_weights() is read here.
 """
 
+import math
+import tokenize
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from builder.contents import SUPPORTED_HINT, Contents
 from builder.keras.files import load_h5_model, load_keras, load_savedmodel, load_weights_h5
 from builder.legacy.pickles import base64_zlib, load_pickle, looks_like_zlib
 from builder.legacy.python_source import load_python, looks_like_python
+from builder.limits import H5_ERRORS, ZIP_ERRORS, Budget, check_tensor, check_zip
 from builder.onnx.reader import onnx_contents
 from builder.torch.exported import load_pt2, looks_like_pt2
 from common.errors import CorruptFileError, MissingFileError, UnknownFormatError
@@ -93,7 +96,7 @@ def _zip_kind(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
-    except zipfile.BadZipFile as exc:
+    except (*ZIP_ERRORS, ValueError) as exc:
         raise CorruptFileError(path, f"truncated or damaged zip archive ({exc})", "export the model again") from exc
     if "config.json" in names and "model.weights.h5" in names:
         return "keras"
@@ -111,22 +114,47 @@ def _hdf5_kind(path: Path) -> str:
     try:
         with h5py.File(path, "r") as handle:
             return "h5" if "model_config" in handle.attrs else "weights.h5"
-    except OSError as exc:
+    except H5_ERRORS as exc:
         raise CorruptFileError(path, f"truncated or damaged HDF5 file ({exc})", "export the model again") from exc
 
 
 # --- the one loader of no front door -----------------------------------------------------------
 
 def _load_npz(path: Path) -> Contents:
-    """np.savez(path, *model.get_weights()): arr_0, arr_1, ... in get_weights() order."""
+    """np.savez(path, *model.get_weights()): arr_0, arr_1, ... in get_weights() order; each member's .npy header
+    checked before any is read."""
     try:
+        with zipfile.ZipFile(path) as archive:
+            check_zip(path, archive)
+            budget = Budget(path)
+            for info in archive.infolist():
+                _check_npy(path, archive, info, budget)
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.keys())
             if all(k.startswith("arr_") and k[4:].isdigit() for k in keys):
                 keys.sort(key=lambda k: int(k[4:]))
             return Contents(ordered=[archive[k] for k in keys])
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+    except (*ZIP_ERRORS, ValueError) as exc:
         raise CorruptFileError(path, f"cannot read the .npz ({exc})",
                                "save it with np.savez(path, *model.get_weights())") from exc
 
 
+def _check_npy(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget) -> None:
+    """A member's .npy header: a number dtype, at most 2^28 values, and as many bytes as its shape says."""
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in readers:
+            raise ValueError(f"member {info.filename} is .npy version {version}, which np.savez writes for no array "
+                             "of numbers")
+        try:
+            shape, _, dtype = readers[version](member)
+        except (SyntaxError, tokenize.TokenError) as exc:  # numpy parses the header as a Python literal
+            raise ValueError(f"member {info.filename} has a damaged .npy header ({exc})") from None
+        data_start = member.tell()
+    check_tensor(path, info.filename, shape, dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if info.file_size != data_start + nbytes:
+        raise ValueError(f"member {info.filename} holds {info.file_size - data_start:,} bytes of data; its shape "
+                         f"{shape} of {dtype} needs {nbytes:,}")
+    budget.take(info.filename, nbytes)

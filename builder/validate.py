@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from builder.describe import describe
-from builder.keras.calls import ConfigGraphError
-from builder.keras.files import keras3_layer_keys
-from builder.keras.graph import graph_from_config
+from builder.keras.files import graph_or_raise, keras3_layer_keys
 from builder.keras.shapes import describe_variant, infer_architectures
 from builder.keras.splitter import Architecture, as_splitter, splitter_graph
 from builder.keras.weight_order import VARIABLES, candidate_orders, fits, shapes_of
+from builder.limits import loads
 from builder.load import NamedWeights, SourceWeights
 from builder.model_graph import CONSTANT_ROLE, Graph, bind_layer_weights, bind_ordered_weights
 from common.errors import (
@@ -27,7 +26,6 @@ from common.errors import (
     AmbiguousArchitectureError,
     ArchitectureFileError,
     NonFiniteWeightsError,
-    UnsupportedArchitectureError,
     WeightShapeError,
 )
 from common.kaggle import N_ACTIONS
@@ -49,14 +47,14 @@ def read_arch_file(path: "str | Path"):
     path = Path(path)
     if not path.is_file():
         raise ArchitectureFileError(path, "no such architecture file", "check the --arch path")
+    fix = "pass the model's own model.to_json(), or the JSON `gfsub arch` prints"
     try:
-        data = json.loads(path.read_text())
+        data = loads(path, path.read_text(), "the architecture file", ArchitectureFileError, fix)
         if isinstance(data, dict) and "class_name" in data and "config" in data:
             return data
         return Architecture.from_dict(data)
     except (json.JSONDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise ArchitectureFileError(path, f"not a usable architecture file ({exc})", "pass the model's own "
-                                    "model.to_json(), or the JSON `gfsub arch` prints") from exc
+        raise ArchitectureFileError(path, f"not a usable architecture file ({exc})", fix) from exc
 
 
 def resolve_model(source: SourceWeights, arch_file: "str | Path | None") -> ResolvedModel:
@@ -88,11 +86,7 @@ def resolve_model(source: SourceWeights, arch_file: "str | Path | None") -> Reso
 def _from_keras_json(source: SourceWeights, model_json: dict, path: Path) -> ResolvedModel:
     """A weights-only file bound to the model's own JSON: by layer name (Keras 2 save_weights), by the group names
     Keras 3 gives each layer, or in get_weights() order."""
-    try:
-        graph = graph_from_config(model_json, str(model_json.get("keras_version", "")))
-    except (ConfigGraphError, KeyError, TypeError, ValueError) as exc:
-        raise UnsupportedArchitectureError(path, f"{exc}", "gfsub builds only what it reproduces exactly, and will "
-                                           "not build a main.py that plays differently from your model") from exc
+    graph = graph_or_raise(path, model_json, str(model_json.get("keras_version", "")))
     if source.groups is not None:
         keys = keras3_layer_keys(model_json.get("config", model_json)["layers"])
         named = bind_layer_weights(graph, {layer: source.groups.get(key, []) for layer, key in keys.items()},

@@ -3,13 +3,13 @@
 A file that carries a config yields its layer graph (graph.py) and each layer's arrays by name; a weights-only file
 yields its arrays by layer or group name and in get_weights() order. Keras 2 SavedModels are read from their files
 (savedmodel.py); only a Keras 3 `model.export()` directory is loaded, by TensorFlow, for its variables. h5py and
-TensorFlow are imported inside the loaders, not by importing this module.
+TensorFlow are imported inside the loaders, not by importing this module. Every dataset is checked before it is read
+(a number dtype, at most 2^28 values, data the file stores, the model's total: builder/limits.py), and whatever h5py
+or zipfile raise for a damaged file is one line.
 """
 
 import io
-import json
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +18,43 @@ from builder.contents import Contents, from_layer_list
 from builder.keras.calls import ConfigGraphError
 from builder.keras.graph import graph_from_config
 from builder.keras.savedmodel import read_keras_savedmodel
+from builder.limits import (
+    H5_ERRORS,
+    MAX_RATIO,
+    RATIO_FLOOR,
+    ZIP_ERRORS,
+    Budget,
+    check_elements,
+    check_tensor,
+    check_zip,
+    elements,
+    loads,
+    one_line,
+)
 from common.errors import CorruptFileError, UnsupportedArchitectureError
+
+MAX_NESTING = 8  # layers inside layers (a Bidirectional's, a recurrent layer's cell): Keras nests 2 deep
+
+
+# What reading a damaged config raises besides ConfigGraphError: a key missing, a value of the wrong type or length.
+CONFIG_ERRORS = (ConfigGraphError, KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+def graph_or_raise(path: Path, model_config: dict, keras_version: str):
+    """The model's layer graph from its Keras config, or one line naming the file."""
+    try:
+        return graph_from_config(model_config, keras_version)
+    except CONFIG_ERRORS as exc:
+        problem = str(exc) if isinstance(exc, ConfigGraphError) else \
+            f"its config cannot be read as a Keras model ({one_line(exc)})"
+        raise UnsupportedArchitectureError(
+            path, problem, "gfsub builds only what it reproduces exactly, and will not build a main.py that plays "
+            "differently from your model") from exc
 
 
 def _graph_or_raise(path: Path, model_config: dict, keras_version: str) -> tuple:
     """-> (the model's layer graph, the user's split-layer class names)."""
-    try:
-        graph = graph_from_config(model_config, keras_version)
-    except (ConfigGraphError, KeyError, TypeError, ValueError) as exc:
-        raise UnsupportedArchitectureError(
-            path, f"{exc}", "gfsub builds only what it reproduces exactly, and will not build a main.py that plays "
-            "differently from your model") from exc
-    return graph, _split_class_names(model_config)
+    return graph_or_raise(path, model_config, keras_version), _split_class_names(model_config)
 
 
 def _split_class_names(model_config: dict) -> tuple:
@@ -44,23 +69,39 @@ def _split_class_names(model_config: dict) -> tuple:
 
 def load_keras(path: Path) -> Contents:
     """Keras 3 .keras zip: config.json + model.weights.h5 (groups named by class counter: conv2d_3)."""
-    import h5py
 
     try:
         with zipfile.ZipFile(path) as archive:
-            model_config = json.loads(archive.read("config.json"))
+            check_zip(path, archive)
+            model_config = _json_member(path, archive, "config.json")
             weights_bytes = archive.read("model.weights.h5")
-            metadata = json.loads(archive.read("metadata.json")) if "metadata.json" in archive.namelist() else {}
-        version = str(metadata.get("keras_version", "3"))
-        graph, split_classes = _graph_or_raise(path, model_config, version)
-        keys = keras3_layer_keys(model_config.get("config", model_config)["layers"])
-        with h5py.File(io.BytesIO(weights_bytes), "r") as handle:
-            layers = {name: _keras3_vars(handle["layers"][key]) for name, key in keys.items()
-                      if key in handle["layers"]}
-    except (zipfile.BadZipFile, OSError, KeyError, json.JSONDecodeError, zlib.error) as exc:
+            metadata = _json_member(path, archive, "metadata.json") if "metadata.json" in archive.namelist() else {}
+    except ZIP_ERRORS as exc:
         raise CorruptFileError(path, f"cannot read the .keras archive ({exc})", "save the model again") from exc
+    version = _text(metadata.get("keras_version", "3"))
+    graph, split_classes = _graph_or_raise(path, model_config, version)
+    keys = keras3_layer_keys(model_config.get("config", model_config)["layers"])
+    reader = H5Arrays(path)
+    try:
+        with reader.open(io.BytesIO(weights_bytes)) as handle:
+            layers = {name: reader.keras3_vars(handle["layers"][key]) for name, key in keys.items()
+                      if key in reader.group(handle, "layers")}
+    except H5_ERRORS as exc:
+        raise CorruptFileError(path, f"cannot read the .keras archive's weights ({exc})", "save the model again") \
+            from exc
     return Contents(graph=graph, layers=layers, writer=f"Keras {version}", keras_version=version,
                     split_classes=split_classes)
+
+
+def _json_member(path: Path, archive, name: str) -> dict:
+    """A JSON object member of a zip, its nesting bounded."""
+    try:
+        document = loads(path, archive.read(name), f"member {name}", fix="save the model again")
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise CorruptFileError(path, f"member {name} is not JSON ({exc})", "save the model again") from exc
+    if not isinstance(document, dict):
+        raise CorruptFileError(path, f"member {name} is not a JSON object", "save the model again")
+    return document
 
 
 def keras3_layer_keys(config_layers: list) -> dict:
@@ -97,61 +138,136 @@ def _counter_keys(groups, base: str) -> list:
 NESTED_LAYERS = ("cell", "forward_layer", "backward_layer")  # a recurrent layer's cell; a Bidirectional's layers
 
 
-def _keras3_vars(group) -> list:
-    """A layer's arrays in its own order: its variables, then those of the layers it holds (in Keras' order, which
-    is not the file's alphabetical one)."""
-    variables = group["vars"] if "vars" in group else {}
-    arrays = [np.asarray(variables[key]) for key in sorted(variables, key=int)]
-    for name in NESTED_LAYERS:
-        if name in group:
-            arrays += _keras3_vars(group[name])
-    return arrays
+class H5Arrays:
+    """The datasets of one HDF5 file as arrays, each checked before it is read: a number dtype, at most 2^28
+    values, data the file stores (not a shape declared over chunks it never wrote), the model's total."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.budget, self.filename = path, Budget(path), None
+
+    def open(self, source):
+        """h5py.File(source), whose datasets alone this reader reads (not those of files it links to)."""
+        import h5py
+
+        handle = h5py.File(source, "r")
+        self.filename = handle.filename
+        return handle
+
+    def fail(self, problem: str):
+        raise CorruptFileError(self.path, problem, "save the model again")
+
+    def array(self, item) -> np.ndarray:
+        import h5py
+
+        if not isinstance(item, h5py.Dataset):
+            self.fail(f"'{item.name}' is a group, not an array")
+        if item.file.filename != self.filename or item.external or item.is_virtual:
+            self.fail(f"dataset '{item.name}' keeps its data in another file, which gfsub does not read")
+        if item.shape is None:
+            self.fail(f"dataset '{item.name}' holds no array (an empty dataspace)")
+        check_tensor(self.path, item.name, item.shape, item.dtype)
+        nbytes, stored = item.size * item.dtype.itemsize, item.id.get_storage_size()
+        if nbytes > RATIO_FLOOR and nbytes > MAX_RATIO * max(stored, 1):
+            self.fail(f"dataset '{item.name}' declares {nbytes:,} bytes (shape {item.shape}) but the file stores "
+                      f"{stored:,} of them")
+        self.budget.take(item.name, nbytes)
+        return np.asarray(item[()])
+
+    def group(self, owner, key: str):
+        import h5py
+
+        item = owner[key]
+        if not isinstance(item, h5py.Group):
+            self.fail(f"'{item.name}' is an array, not a group")
+        return item
+
+    def names(self, owner, key: str) -> list:
+        """A list-of-names attribute (weight_names, layer_names)."""
+        value = owner.attrs.get(key, [])
+        if isinstance(value, (bytes, str)) or np.ndim(value) != 1:
+            self.fail(f"attribute {key} of '{owner.name}' is not a list of names")
+        if not all(isinstance(name, (bytes, str)) for name in value):
+            self.fail(f"attribute {key} of '{owner.name}' holds something other than names")
+        return [name.decode() if isinstance(name, bytes) else name for name in value]
+
+    def keras3_vars(self, group, depth: int = 0) -> list:
+        """A layer's arrays in its own order: its variables, then those of the layers it holds (in Keras' order,
+        which is not the file's alphabetical one)."""
+        import h5py
+
+        if not isinstance(group, h5py.Group):
+            self.fail(f"'{group.name}' is an array, not a layer's group")
+        if depth > MAX_NESTING:
+            self.fail(f"'{group.name}' nests layers more than {MAX_NESTING} deep (a group linked into itself?)")
+        variables = self.group(group, "vars") if "vars" in group else {}
+        odd = next((key for key in variables if not key.isdigit()), None)
+        if odd is not None:
+            self.fail(f"'{variables.name}' holds '{odd}', not numbered variables")
+        arrays = [self.array(variables[key]) for key in sorted(variables, key=int)]
+        for name in NESTED_LAYERS:
+            if name in group:
+                arrays += self.keras3_vars(group[name], depth + 1)
+        return arrays
+
+    def legacy_layer(self, group, layer_name: str) -> list:
+        """Arrays of one layer in a legacy HDF5 file, in its `weight_names` order."""
+        if layer_name not in group:
+            return []
+        layer = self.group(group, layer_name)
+        return [self.array(layer[name]) for name in self.names(layer, "weight_names")]
 
 
 def load_h5_model(path: Path) -> Contents:
     """Full-model HDF5 (Keras 2 era, or Keras 3 legacy): attrs['model_config'] + model_weights/<layer>."""
-    import h5py
 
+    reader = H5Arrays(path)
     try:
-        with h5py.File(path, "r") as handle:
-            raw_config = handle.attrs["model_config"]
-            model_config = json.loads(raw_config.decode() if isinstance(raw_config, bytes) else raw_config)
-            version = handle.attrs.get("keras_version", b"")
-            version = version.decode() if isinstance(version, bytes) else str(version)
+        with reader.open(path) as handle:
+            model_config = _config_attribute(reader, handle)
+            version = _text(handle.attrs.get("keras_version", b""))
             graph, split_classes = _graph_or_raise(path, model_config, version)
-            group = handle["model_weights"] if "model_weights" in handle else handle
-            layers = {name: _legacy_layer_arrays(group, name) for name in graph.weighted()}
-    except (OSError, KeyError, json.JSONDecodeError) as exc:
+            group = reader.group(handle, "model_weights") if "model_weights" in handle else handle
+            layers = {name: reader.legacy_layer(group, name) for name in graph.weighted()}
+    except H5_ERRORS as exc:
         raise CorruptFileError(path, f"cannot read the HDF5 model ({exc})", "save the model again") from exc
     return Contents(graph=graph, layers=layers, writer=f"Keras {version}".strip(), keras_version=version,
                     split_classes=split_classes)
 
 
-def _legacy_layer_arrays(group, layer_name: str) -> list:
-    """Arrays of one layer in a legacy HDF5 file, in its `weight_names` order."""
-    if layer_name not in group:
-        return []
-    layer = group[layer_name]
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in layer.attrs.get("weight_names", [])]
-    return [np.asarray(layer[name]) for name in names]
+def _text(value) -> str:
+    """A short text the file records (the Keras version), as printable text whatever its bytes."""
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return "".join(c if c.isprintable() else "?" for c in text.encode("utf-8", "replace").decode("utf-8"))[:40]
+
+
+def _config_attribute(reader: H5Arrays, handle) -> dict:
+    """attrs['model_config']: a JSON object, its nesting bounded."""
+    raw = handle.attrs["model_config"]
+    if not isinstance(raw, (bytes, str)):
+        reader.fail("attribute model_config is not text")
+    config = loads(reader.path, raw, "attribute model_config", fix="save the model again")
+    if not isinstance(config, dict):
+        reader.fail("attribute model_config is not a JSON object")
+    return config
 
 
 def load_weights_h5(path: Path) -> Contents:
     """Weights-only HDF5: Keras 3 `.weights.h5` (layers/<class counter>/vars) or Keras 2 save_weights."""
-    import h5py
 
+    reader = H5Arrays(path)
     try:
-        with h5py.File(path, "r") as handle:
+        with reader.open(path) as handle:
             if "layers" in handle:
-                groups = {key: _keras3_vars(handle["layers"][key]) for key in handle["layers"]}
+                layers = reader.group(handle, "layers")
+                groups = {key: reader.keras3_vars(layers[key]) for key in layers}
                 return Contents(groups=groups, ordered=[array for base in ("conv2d", "dense")
                                                         for key in _counter_keys(groups, base)
                                                         for array in groups[key]])
             elif "layer_names" in handle.attrs:
-                names = [n.decode() if isinstance(n, bytes) else str(n) for n in handle.attrs["layer_names"]]
-                return from_layer_list([(name, _legacy_layer_arrays(handle, name)) for name in names])
+                names = reader.names(handle, "layer_names")
+                return from_layer_list([(name, reader.legacy_layer(handle, name)) for name in names])
             raise KeyError("no 'layers' group and no 'layer_names' attribute")
-    except (OSError, KeyError) as exc:
+    except H5_ERRORS as exc:
         raise CorruptFileError(path, f"not a Keras weights file ({exc})",
                                "save it with model.save_weights('model.weights.h5')") from exc
 
@@ -159,6 +275,7 @@ def load_weights_h5(path: Path) -> Contents:
 def load_savedmodel(path: Path) -> Contents:
     """TensorFlow SavedModel directory: Keras 2 `model.save(dir)` (architecture and weights read from the files,
     TensorFlow 2.3 - 2.15), else Keras 3 `model.export()` (weights only)."""
+    _check_checkpoint(path)
     try:
         keras2 = read_keras_savedmodel(path)
     except Exception as exc:  # a damaged proto or checkpoint raises many unrelated types
@@ -192,3 +309,22 @@ def load_savedmodel(path: Path) -> Contents:
             layers.append((layer, []))
         layers[-1][1].append(variable.numpy())
     return from_layer_list(layers)
+
+
+def _check_checkpoint(path: Path) -> None:
+    """The variables' declared shapes, from the checkpoint's index before any is read: no tensor over 2^28 values,
+    not over 2 GiB in all (builder/limits.py)."""
+    prefix = path / "variables" / "variables"
+    if not prefix.with_suffix(".index").is_file():
+        return
+    import tensorflow as tf
+
+    try:
+        reader = tf.train.load_checkpoint(str(prefix))
+        shapes, dtypes = reader.get_variable_to_shape_map(), reader.get_variable_to_dtype_map()
+    except Exception:  # noqa: BLE001 - a damaged index: the loaders below say so in one line
+        return
+    budget = Budget(path)
+    for name, shape in sorted(shapes.items()):
+        check_elements(path, name, shape)
+        budget.take(name, elements(shape) * dtypes[name].size)

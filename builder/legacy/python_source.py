@@ -25,7 +25,7 @@ def looks_like_python(path: Path, head: bytes) -> bool:
     return text.startswith((b"import ", b"from ", b"#", b"def ", b'"""'))
 
 
-def embedded_weight_lists(source: str) -> tuple:
+def embedded_weight_lists(source: str, path: Path) -> tuple:
     """(every list of numpy arrays encoded in a literal of this Python source, largest first; why a zlib pickle
     literal was refused, if one was and none decoded)."""
     found, refusal = [], ""
@@ -41,7 +41,7 @@ def embedded_weight_lists(source: str) -> tuple:
         if stream is None:
             continue
         try:
-            found.append(unpickle_arrays(stream))
+            found.append(unpickle_arrays(stream, path))
         except NotWeightArrays as exc:
             refusal = refusal or str(exc)
         except zlib.error:
@@ -54,9 +54,9 @@ def _literal(node) -> "bytes | str | None":
     if isinstance(node, ast.Constant) and isinstance(node.value, (bytes, str)):
         return node.value
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _literal(node.left), _literal(node.right)
-        if left is not None and right is not None and type(left) is type(right):
-            return left + right
+        parts = [_literal(part) for part in _summands(node)]
+        if parts[0] is not None and all(type(part) is type(parts[0]) for part in parts):
+            return parts[0][:0].join(parts)
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join"
             and len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple))):
         separator = _literal(node.func.value)
@@ -66,11 +66,23 @@ def _literal(node) -> "bytes | str | None":
     return None
 
 
+def _summands(node) -> list:
+    """The operands of `a + b + c + ...`, left to right, found without recursion (a sum may have 10^5 terms)."""
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp) and isinstance(current.op, ast.Add):
+            stack += [current.right, current.left]
+        else:
+            found.append(current)
+    return found
+
+
 def load_python(path: Path) -> Contents:
     """An old main.py: the largest zlib-pickled get_weights() list in its literals (parsed, never executed)."""
     try:
-        found, refusal = embedded_weight_lists(path.read_text(encoding="utf-8"))
-    except (SyntaxError, UnicodeDecodeError, ValueError) as exc:
+        found, refusal = embedded_weight_lists(path.read_text(encoding="utf-8"), path)
+    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as exc:  # nested too deep
         raise CorruptFileError(path, f"not a Python file gfsub can parse ({exc})",
                                "pass the main.py that holds the weights, or the weights themselves") from exc
     if not found:

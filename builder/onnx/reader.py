@@ -18,10 +18,12 @@ from agent_runtime.graph import tensor_name
 from agent_runtime.layers import OPS
 from agent_runtime.tensor_ops import TENSOR_OPS
 from builder.contents import Contents
+from builder.limits import MAX_MODEL_BYTES, SMALLER, Budget, check_elements, elements, one_line
 from builder.model_graph import CONSTANT_ROLE, Graph
 from builder.onnx.ops import NUMPY_DTYPES, TRANSLATORS
 from common.errors import (
     CorruptFileError,
+    GfsubError,
     MissingFileError,
     MissingPackageError,
     ModelTooLargeError,
@@ -29,7 +31,6 @@ from common.errors import (
     UnsupportedArchitectureError,
 )
 
-MAX_ELEMENTS = 2 ** 28  # no tensor gfsub allocates (an initializer, a declared or computed shape) is larger
 OPSETS = range(13, 22)  # the default-domain opsets read: what torch.onnx.export and tf2onnx write today
 RUNTIME_OPS = dict(OPS, **TENSOR_OPS)
 REFUSED_RANDOM = ("RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike", "Multinomial",
@@ -63,11 +64,30 @@ def read_onnx(path: "str | Path") -> OnnxModel:
     if opset not in OPSETS:
         raise OnnxOpRefusedError(path, f"the model is ONNX opset {opset}; gfsub reads opsets {OPSETS.start}-"
                                  f"{OPSETS.stop - 1}", "export it again with opset_version between 13 and 21")
-    reader = GraphReader(path, model.graph, opset)
-    reader.read_all(TRANSLATORS)
+    try:
+        reader = GraphReader(path, model.graph, opset)
+        reader.read_all(TRANSLATORS)
+        graph = reader.graph()
+    except GfsubError:
+        raise
+    except Exception as exc:
+        _blame_an_invalid_file(path, model, exc)
+        raise
     producer = f"{model.producer_name} {model.producer_version}".strip()
-    graph = reader.graph()
     return OnnxModel(graph, reader.named, reader.onnx_inputs, producer, opset)
+
+
+def _blame_an_invalid_file(path: Path, model, exc: Exception) -> None:
+    """Reading failed unforeseen: one line if the ONNX checker finds the model invalid (a damaged file); else it
+    stays a gfsub bug."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(model)
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except Exception as invalid:  # noqa: BLE001 - the checker's and shape inference's own error types
+        raise CorruptFileError(path, f"not a valid ONNX model ({one_line(invalid)}), which gfsub read as far as "
+                               f"{one_line(exc)}", "export the model again") from exc
 
 
 # ----- the file -----------------------------------------------------------------------------------------------
@@ -83,10 +103,9 @@ def _load(path: Path):
     except ImportError:
         raise MissingPackageError(path, "reading an ONNX model needs the onnx package",
                                   "pip install 'gfsub[onnx]'") from None
-    if path.stat().st_size > 4 * MAX_ELEMENTS:
+    if path.stat().st_size > MAX_MODEL_BYTES:
         raise ModelTooLargeError(path, f"the file is {path.stat().st_size >> 20} MiB, over gfsub's limit of "
-                                 f"{4 * MAX_ELEMENTS >> 20} MiB", "a Kaggle football agent's model is far smaller: "
-                                 "check the export")
+                                 f"{MAX_MODEL_BYTES >> 20} MiB", SMALLER)
     try:
         model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, ValueError, OSError) as exc:
@@ -95,14 +114,7 @@ def _load(path: Path):
     _check_sizes(path, model.graph)
     for tensor in _stored_tensors(model.graph):
         if external_data_helper.uses_external_data(tensor):
-            location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
-            target = (path.parent / location).resolve()
-            if not location or Path(location).is_absolute() or path.parent.resolve() not in target.parents:
-                raise CorruptFileError(path, f"tensor '{tensor.name}' points at external data '{location}' outside "
-                                       "the model's folder", "keep the .onnx.data file beside the .onnx file")
-            if not target.is_file():
-                raise CorruptFileError(path, f"tensor '{tensor.name}' is stored in '{location}', which is missing",
-                                       f"copy {location} beside {path.name} (torch writes the weights there)")
+            _check_external(path, tensor)
     try:
         external_data_helper.load_external_data_for_model(model, str(path.parent))
     except (OSError, ValueError) as exc:
@@ -115,13 +127,35 @@ def _load(path: Path):
     return model
 
 
+def _check_external(path: Path, tensor) -> None:
+    """A tensor's external data: a file beside the model (not outside its folder), of at most MAX_MODEL_BYTES."""
+    location = next((entry.value for entry in tensor.external_data if entry.key == "location"), "")
+    try:
+        target = (path.parent / location).resolve()
+        outside = not location or Path(location).is_absolute() or path.parent.resolve() not in target.parents
+        size = target.stat().st_size if not outside and target.is_file() else None
+    except (OSError, ValueError) as exc:  # a name too long, a null byte
+        raise CorruptFileError(path, f"tensor '{tensor.name}' points at external data it cannot name "
+                               f"({one_line(exc)})", "export the model again") from None
+    if outside:
+        raise CorruptFileError(path, f"tensor '{tensor.name}' points at external data '{location}' outside "
+                               "the model's folder", "keep the .onnx.data file beside the .onnx file")
+    if size is None:
+        raise CorruptFileError(path, f"tensor '{tensor.name}' is stored in '{location}', which is missing",
+                               f"copy {location} beside {path.name} (torch writes the weights there)")
+    if size > MAX_MODEL_BYTES:
+        raise ModelTooLargeError(path, f"its external data '{location}' is {size >> 20} MiB, over gfsub's limit of "
+                                 f"{MAX_MODEL_BYTES >> 20} MiB", SMALLER)
+
+
 def _stored_tensors(graph) -> list:
     """The initializers and the Constant nodes' tensors (subgraphs are refused with their node)."""
     return list(graph.initializer) + [a.t for node in graph.node for a in node.attribute if a.HasField("t")]
 
 
 def _check_sizes(path: Path, graph) -> None:
-    """No initializer, Constant or declared shape over MAX_ELEMENTS, read from the dims alone."""
+    """No initializer, Constant or declared shape over MAX_ELEMENTS, and no more than MAX_MODEL_BYTES stored, read
+    from the dims alone."""
     tensors = [(tensor.name, list(tensor.dims)) for tensor in graph.initializer]
     for node in graph.node:
         tensors += [(f"{node.name or node.op_type}.{a.name}", list(a.t.dims)) for a in node.attribute if a.t.dims]
@@ -135,15 +169,9 @@ def _check_sizes(path: Path, graph) -> None:
             raise OnnxOpRefusedError(path, f"tensor '{tensor.name}' is of ONNX type {tensor.data_type} (float16, "
                                      "bfloat16, float8 or string), which main.py's numpy does not compute as "
                                      "onnxruntime does", "export the model in float32")
-
-
-def check_elements(path: Path, name: str, dims) -> None:
-    count = 1
-    for d in dims:
-        count *= max(int(d), 1)
-    if count > MAX_ELEMENTS:
-        raise ModelTooLargeError(path, f"tensor '{name}' has {count} elements (shape {list(dims)}), over gfsub's "
-                                 f"limit of 2**28", "a Kaggle football agent's model is far smaller: check the export")
+    budget = Budget(path)
+    for tensor in _stored_tensors(graph):
+        budget.take(tensor.name, elements(tensor.dims) * np.dtype(NUMPY_DTYPES[tensor.data_type]).itemsize)
 
 
 SAME_SHAPE_OPS = (  # elementwise ops (broadcasting), whose output's data-dependent axes are their operands'
@@ -180,7 +208,12 @@ class GraphReader:
         self.inputs, self.input_shapes, self.onnx_inputs, self.counter = [], [], [], 0
         self.constant_nodes = {}  # constant tensor -> the `constant` node made for it, once
         for tensor in onnx_graph.initializer:
-            self.known[tensor.name] = Known(None, numpy_helper.to_array(tensor))
+            try:
+                self.known[tensor.name] = Known(None, numpy_helper.to_array(tensor))
+            except (ValueError, TypeError) as exc:
+                raise CorruptFileError(path, f"initializer '{tensor.name}' does not hold the data its dims "
+                                       f"{list(tensor.dims)} and data type {tensor.data_type} say "
+                                       f"({one_line(exc)})", "export the model again") from None
         if len(onnx_graph.sparse_initializer):
             raise OnnxOpRefusedError(path, "the model holds sparse initializers", "export it with dense weights")
         for info in onnx_graph.input:
@@ -235,6 +268,7 @@ class GraphReader:
         for node in self.onnx_graph.node:
             self.node = node
             self._check_node(node, translators)
+            self._check_inputs(node)
             with np.errstate(all="ignore"):
                 translators[node.op_type](self, node)
             for output in node.output:
@@ -255,6 +289,13 @@ class GraphReader:
         if node.op_type not in translators:
             self.refuse("an op gfsub does not reproduce",
                         "export the model with the ops of docs (Gemm, Conv, LSTM, ...), or the logits only")
+
+    def _check_inputs(self, node) -> None:
+        """Every input the node names is made before it: by an input, an initializer or an earlier node."""
+        missing = next((name for name in node.input if name and name not in self.known), None)
+        if missing is not None:
+            raise CorruptFileError(self.path, f"{self._label()} (op {node.op_type}) reads '{missing}', which no "
+                                   "input, initializer or earlier node makes", "export the model again")
 
     def refuse(self, problem: str, fix: str = "gfsub builds only what it reproduces exactly"):
         where = f"{self._label()} (op {self.node.op_type}): " if self.node is not None else ""

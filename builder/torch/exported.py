@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from builder.contents import Contents
+from builder.limits import ZIP_ERRORS, check_zip, one_line
 from builder.onnx.reader import read_onnx
 from common.errors import CorruptFileError, MissingPackageError, SourceModelError
 
@@ -29,13 +30,18 @@ def _torch(path: Path):
 
 
 def load_exported(path: Path):
-    """The ExportedProgram in the file."""
+    """The ExportedProgram in the file, its zip members' sizes checked first (builder/limits.py)."""
     torch = _torch(path)
+    fix = "save it again with torch.export.save"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            check_zip(path, archive)
+    except (*ZIP_ERRORS, ValueError) as exc:
+        raise CorruptFileError(path, f"not a readable zip archive ({one_line(exc)})", fix) from None
     try:
         return torch.export.load(str(path))
-    except (RuntimeError, ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-        raise CorruptFileError(path, f"torch.export.load cannot read it ({type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0][:200]})", "save it again with torch.export.save") from None
+    except Exception as exc:  # noqa: BLE001 - torch's loader raises many types for a damaged archive (AssertionError)
+        raise CorruptFileError(path, f"torch.export.load cannot read it ({one_line(exc)})", fix) from None
 
 
 def load_pt2(path: Path) -> Contents:
