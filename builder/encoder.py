@@ -42,12 +42,18 @@ def read_encoder(path: "str | Path", reserved: set) -> Encoder:
     path = Path(path)
     if not path.is_file():
         raise EncoderError(path, "no such encoder file", "check the --encoder path")
-    source = path.read_text(encoding="utf-8")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise EncoderError(path, f"is not UTF-8 text (byte {exc.start}: {exc.reason})", "save it as UTF-8") from None
     try:
         problems = post_37_constructs(source)
     except SyntaxError as exc:
         raise EncoderError(path, f"does not parse as Python 3.7 (line {exc.lineno}: {exc.msg})",
                            "write it for Python 3.7, which Kaggle's 2020 runtime runs") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # a null byte; an expression nested too deep
+        raise EncoderError(path, f"does not parse as Python ({type(exc).__name__}: {exc})",
+                           "write plain Python 3.7: no null bytes, no expression nested hundreds deep") from None
     if problems:
         raise EncoderError(path, f"uses what Python 3.7 / numpy 1.16 lack: {problems[0]}",
                            "write it for Python 3.7 and numpy 1.16, which Kaggle's 2020 runtime runs")

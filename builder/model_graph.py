@@ -158,13 +158,13 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
         if node["op"] == "input":
             continue
         inputs = [GraphModel.value(values, item) for item in node["inputs"]]
-        if node["op"] == "split" and node.get("sections", -1) == -1:
+        if node["op"] == "split" and node.get("sections", -1) == -1 and inputs:  # none: refused below
             node["sections"] = int(inputs[0].shape[-1])
         weights = [arrays[name] for name in node.get("weights", [])]
         shape = inputs[0].shape if inputs else ()  # an ONNX `constant` node reads no tensor
-        for name, expected, array in zip(node.get("weights", []), expected_weight_shapes(node, shape),
+        for name, expected, array in zip(node.get("weights", []), _expected_shapes(node, shape, path),
                                          weights, strict=False):
-            if tuple(array.shape) != tuple(int(v) for v in expected):
+            if tuple(array.shape) != expected:
                 raise WeightShapeError(path, f"layer {name}: expected shape {tuple(expected)}, found "
                                        f"{tuple(array.shape)}", "pass the weights of this very model, or its --arch")
         try:
@@ -175,6 +175,17 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
                                                "gfsub reproduces only graphs whose shapes agree") from None
     return {name: [v.shape for v in value] if isinstance(value, list) else value.shape
             for name, value in values.items()}
+
+
+def _expected_shapes(node: dict, shape: tuple, path: Path) -> list:
+    """expected_weight_shapes as tuples of ints; one line when the layer's settings do not fit its input (a
+    damaged config: a convolution fed a vector, units that are no number)."""
+    try:
+        return [tuple(int(v) for v in expected) for expected in expected_weight_shapes(node, shape)]
+    except (IndexError, KeyError, TypeError, ValueError) as exc:
+        raise UnsupportedArchitectureError(path, f"layer '{node['name']}' ({node['op']}) cannot take its input of "
+                                           f"shape {tuple(shape)} ({type(exc).__name__}: {exc})",
+                                           "gfsub reproduces only graphs whose shapes agree") from None
 
 
 def output_units(shapes: dict, reference: str) -> int:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder.limits import loads
 from common.errors import EpisodeFileError, MissingFileError, OptionValueError
 from common.kaggle import FORFEITS, SCENARIO
 
@@ -77,7 +78,7 @@ def read_episode(path: Path) -> Episode:
     except (OSError, UnicodeDecodeError) as exc:
         raise EpisodeFileError(path, f"cannot be read as text ({exc.__class__.__name__})", FIX) from None
     try:
-        data = json.loads(text)
+        data = loads(path, text, "its JSON", EpisodeFileError, FIX)
     except json.JSONDecodeError as exc:
         if _cut_short(text, exc):
             raise EpisodeFileError(path, f"is cut short: its JSON ends unfinished at byte {len(text):,}",
@@ -94,6 +95,9 @@ def read_episode(path: Path) -> Episode:
         raise EpisodeFileError(path, "is not a football episode: its steps are not two agents' states with "
                                "gfootball observations, or none was played", FIX)
     configuration = data.get("configuration") if isinstance(data.get("configuration"), dict) else {}
+    timeout = configuration.get("actTimeout", 0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout < 1e6:
+        raise EpisodeFileError(path, f"has an actTimeout of {timeout!r:.40}, not a number of seconds", FIX)
     scenario = configuration.get("scenario_name", SCENARIO)
     if scenario != SCENARIO:
         raise EpisodeFileError(path, f"is an episode of scenario {scenario!r}; gfsub replays Kaggle's {SCENARIO}",
