@@ -157,7 +157,7 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
     for node in graph.nodes:
         if node["op"] == "input":
             continue
-        inputs = [GraphModel.value(values, item) for item in node["inputs"]]
+        inputs = _inputs(values, node, path)
         if node["op"] == "split" and node.get("sections", -1) == -1 and inputs:  # none: refused below
             node["sections"] = int(inputs[0].shape[-1])
         weights = [arrays[name] for name in node.get("weights", [])]
@@ -175,6 +175,16 @@ def check_graph(graph: Graph, named: list, path: Path) -> dict:
                                                "gfsub reproduces only graphs whose shapes agree") from None
     return {name: [v.shape for v in value] if isinstance(value, list) else value.shape
             for name, value in values.items()}
+
+
+def _inputs(values: dict, node: dict, path: Path) -> list:
+    """The values of a layer's inputs; one line when one names no earlier layer's output (a damaged config)."""
+    try:
+        return [GraphModel.value(values, item) for item in node["inputs"]]
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise UnsupportedArchitectureError(path, f"layer '{node['name']}' ({node['op']}) reads {exc}, which no "
+                                           "earlier layer makes", "gfsub reproduces only graphs whose shapes agree"
+                                           ) from None
 
 
 def _expected_shapes(node: dict, shape: tuple, path: Path) -> list:
