@@ -19,7 +19,8 @@ from pathlib import Path
 from tests.fuzz.formats import FORMATS, Case, make_case, warm_up_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 60.0
+TIMEOUT = 60.0  # no mutation may take longer, load-level or built in full
+FULL_KILL = 300.0  # a full build over TIMEOUT is let run this long, to see how it ends
 MEMORY_MB = 2048
 SINGLE_THREADED = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 # Lines that name the option which settles what a mutated model leaves open (its outputs, its state pairs) rather
@@ -43,8 +44,10 @@ class Outcome:
     def problems(self) -> list:
         """What is wrong with this outcome ([] when it ended as it must)."""
         found = []
-        if self.timed_out or self.seconds > TIMEOUT:
+        if self.timed_out:
             found.append(f"hang ({self.seconds:.0f} s)")
+        elif self.seconds > TIMEOUT:
+            found.append(f"over {TIMEOUT:.0f} s ({self.seconds:.0f} s)")
         if "Traceback (most recent call last)" in self.stderr + self.stdout:
             found.append("traceback")
         if self.status not in (0, 2):
@@ -147,27 +150,28 @@ def full_run(case: Case) -> Outcome:
     status, seconds, peak_mb, stdout, stderr = _measured([sys.executable, "-m", "gfsub.cli", *args],
                                                          folder / "full-run")
     partial = (output.parent.exists() if status else not output.is_file()) if case.job["kind"] == "build" else False
-    return Outcome(case, status, seconds, peak_mb, stderr, stdout, seconds > TIMEOUT, partial, full=True)
+    return Outcome(case, status, seconds, peak_mb, stderr, stdout, seconds > FULL_KILL, partial, full=True)
 
 
 def _measured(command: list, folder: Path) -> tuple:
     """(exit status, seconds, peak MB of the gfsub process and the children it waited for, stdout, stderr) of a
-    command, killed after TIMEOUT."""
+    command, killed after FULL_KILL."""
     env = {**os.environ, "COLUMNS": "400", "PYTHONPATH": str(ROOT)}
     folder.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with (folder / "stdout.txt").open("w") as out, (folder / "stderr.txt").open("w") as err:
-        pid = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True).pid
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
     killed = False
-    while True:
-        done, status, usage = os.wait4(pid, os.WNOHANG)
+    while True:  # wait4 for the rusage; the Popen is kept, so that subprocess's own cleanup never reaps it
+        done, status, usage = os.wait4(process.pid, os.WNOHANG)
         if done:
             break
-        if time.monotonic() - start > TIMEOUT and not killed:
-            os.killpg(pid, signal.SIGKILL)  # gfsub and what it started
+        if time.monotonic() - start > FULL_KILL and not killed:
+            os.killpg(process.pid, signal.SIGKILL)  # gfsub and what it started
             killed = True
         time.sleep(0.05)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+    process.returncode = code  # reaped here
     text = [(folder / name).read_bytes().decode("utf-8", "replace") for name in ("stdout.txt", "stderr.txt")]
     return (code, time.monotonic() - start, usage.ru_maxrss / 1024, *text)
 
@@ -190,8 +194,9 @@ class Row:
                  lambda o: "traceback" in o.problems(), lambda o: o.timed_out, lambda o: o.partial and o.status,
                  lambda o: o.status not in (0, 2, 3))
         counts = [sum(1 for o in loads if test(o)) for test in tests]
+        failed = "".join(f"; #{o.case.index}: {', '.join(o.problems())}" for o in full if o.problems())
         verified = f"{sum(1 for o in full if not o.problems())} of {len(full)} ok, max " \
-            f"{max(o.seconds for o in full):.0f} s" if full else "-"
+            f"{max(o.seconds for o in full):.0f} s{failed}" if full else "-"
         return [self.format, len(loads), *counts, f"{max((o.seconds for o in loads), default=0):.1f}",
                 f"{max((o.peak_mb for o in loads), default=0):.0f}", verified]
 
