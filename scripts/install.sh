@@ -17,6 +17,7 @@ LOGS=$CACHE/logs
 LOG=$LOGS/install.log
 ENGINE_LOG=$LOGS/install-engine.log
 GFOOTBALL=2.10.2
+TORCH=2.13.0
 
 # What building the engine needs (google-research/football's compile notes), bubblewrap (each file agent's
 # sandbox), and what only the tests use.
@@ -153,6 +154,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" = "$project" ] && has gfootball "$GFOOTBALL" 
   present "$label"
 else
   step "$label" pip_ install --no-build-isolation --find-links "$WHEELS" -e "$ROOT[$extras]"
+fi
+# torch's CPU build, for the .pt2 tests (gfsub[torch]): pinned, because an unpinned torch from PyPI is the
+# multi-GB CUDA build. torch wants setuptools >= 77 and the step above installs < 70 (gym's build): present only
+# when pip check agrees too, so that a re-run of that step is followed by this one.
+if [ "$WHAT" = test ]; then
+  if imports torch onnxscript && pip_ check >/dev/null 2>&1; then present "torch $TORCH (CPU build) and onnxscript, for .pt2"
+  else step "torch $TORCH (CPU build) and onnxscript, for .pt2" pip_ install "torch==$TORCH" "onnxscript>=0.2"; fi
 fi
 step "pip check (every requirement installed)" pip_ check
 echo "$project" >"$stamp"

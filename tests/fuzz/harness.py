@@ -155,25 +155,23 @@ def full_run(case: Case) -> Outcome:
 
 def _measured(command: list, folder: Path) -> tuple:
     """(exit status, seconds, peak MB of the gfsub process and the children it waited for, stdout, stderr) of a
-    command, killed after FULL_KILL."""
+    command, killed after FULL_KILL. The peak is taken by tests/fuzz/measure.py, so that it is the command's own,
+    not the size of the process that started it."""
     env = {**os.environ, "COLUMNS": "400", "PYTHONPATH": str(ROOT)}
     folder.mkdir(parents=True, exist_ok=True)
+    peak = folder / "peak-mb.txt"
     start = time.monotonic()
     with (folder / "stdout.txt").open("w") as out, (folder / "stderr.txt").open("w") as err:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True)
-    killed = False
-    while True:  # wait4 for the rusage; the Popen is kept, so that subprocess's own cleanup never reaps it
-        done, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() - start > FULL_KILL and not killed:
-            os.killpg(process.pid, signal.SIGKILL)  # gfsub and what it started
-            killed = True
-        time.sleep(0.05)
-    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
-    process.returncode = code  # reaped here
+        process = subprocess.Popen([sys.executable, "-m", "tests.fuzz.measure", str(peak), *command], cwd=ROOT,
+                                   env=env, stdout=out, stderr=err, start_new_session=True)
+    try:
+        code = process.wait(timeout=FULL_KILL)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # gfsub and what it started
+        code = process.wait()
     text = [(folder / name).read_bytes().decode("utf-8", "replace") for name in ("stdout.txt", "stderr.txt")]
-    return (code, time.monotonic() - start, usage.ru_maxrss / 1024, *text)
+    peak_mb = float(peak.read_text()) if peak.is_file() else 0.0
+    return (code, time.monotonic() - start, peak_mb, *text)
 
 
 # ----- the table ----------------------------------------------------------------------------------------------
