@@ -12,6 +12,7 @@ import math
 import tokenize
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +47,9 @@ class SourceWeights(Contents):
     sha256: str = ""
 
 
-def load_weights(path: "str | Path") -> SourceWeights:
-    """Detect the format of `path` and read it."""
+def load_weights(path: "str | Path", sandboxed: bool = True) -> SourceWeights:
+    """Detect the format of `path` and read it. Only a .pt2 runs code of the file's (torch loads it): in a sandbox,
+    unless told not."""
     path = Path(path)
     kind = detect_format(path)
     loader = {
@@ -56,7 +58,7 @@ def load_weights(path: "str | Path") -> SourceWeights:
         "weights.h5": load_weights_h5,
         "savedmodel": load_savedmodel,
         "onnx": onnx_contents,
-        "pt2": load_pt2,
+        "pt2": partial(load_pt2, sandboxed=sandboxed),
         "npz": _load_npz,
         "pickle": load_pickle,
         "python": load_python,

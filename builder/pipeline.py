@@ -119,7 +119,7 @@ def build(
     created = output_folders(output)
     written = False
     try:
-        source = load_weights(weights)
+        source = load_weights(weights, sandboxed=not no_sandbox)
         model = resolve_model(source, arch_file)
         user_code = read_encoder(encoder, reserved_names(backend)) if encoder is not None else None
         decides = user_code is not None and user_code.has_decide
@@ -225,9 +225,9 @@ def reference_for(source: SourceWeights, model: ResolvedModel, pipeline: Observa
     """The verification's reference: the source model itself where it can run, else gfsub's Keras rebuild."""
     graph = model.graph
     if shell is not None:
-        keras = plan_reference(source, model.model_json, sandboxed) if source.format not in SHELL_FORMATS else None
+        served = plan_reference(source, model.model_json, sandboxed) if source.format != "onnx" else None
         return ShellReference(graph, shell, model.named, pipeline.specs, pipeline.encoder, source.path, source.format,
-                              sandboxed, keras, source.ordered)
+                              sandboxed, served, source.ordered)
     output = graph.output.split(":")[0]
     plan = plan_reference(source, model.model_json, sandboxed)
     if graph.assumed and plan is None:

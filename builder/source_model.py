@@ -5,7 +5,8 @@ TensorFlow 2.3's files (Keras 2.4) in `kaggle-2020`, other Keras 2 files of Tens
 tf_keras files (Keras 2.16 - 2.21) in the tf_keras runtime of their minor version, Keras 3 files in `current`. A
 weights-only file with --arch MODEL.json runs as Keras rebuilds it from that JSON (model_from_json) and gives it its
 weights, in the runtime of the JSON's Keras. Weights-only files of the notebook family without a JSON cannot be
-run; their reference is gfsub's Keras rebuild from the weights, and the summary says so.
+run; their reference is gfsub's Keras rebuild from the weights, and the summary says so. A .pt2 file's
+ExportedProgram is run by torch in gfsub's own interpreter (runtimes/workers/torch_worker.py), sandboxed too.
 """
 
 import json
@@ -25,16 +26,17 @@ from runtimes.jobs import JobFolder, JobProcess
 from runtimes.registry import Runtime, ensure_runtime, get_spec, load_specs
 
 WORKER = WORKERS / "source_worker.py"
+TORCH_WORKER = WORKERS / "torch_worker.py"
 RUN_SECONDS = 600  # the source model's whole run on the verify match's inputs
 STEP_SECONDS = 120  # its load, or one step of it served
 
 
 @dataclass(frozen=True)
 class SourceReference:
-    """How to run the source model: which runtime, and as a SavedModel signature, a Keras file or a JSON."""
+    """How to run the source model: which runtime, and as a SavedModel signature, a Keras file, a JSON or a .pt2."""
 
     path: Path
-    kind: str  # savedmodel | keras | json
+    kind: str  # savedmodel | keras | json | pt2
     runtime: str
     split_classes: tuple
     writer: str
@@ -44,7 +46,8 @@ class SourceReference:
 
     def describe(self) -> str:
         how = {"savedmodel": "its own serving signature", "keras": "the saved model loaded by Keras",
-               "json": "the model rebuilt by Keras from its own JSON, given its weights by Keras"}[self.kind]
+               "json": "the model rebuilt by Keras from its own JSON, given its weights by Keras",
+               "pt2": "its ExportedProgram run by torch"}[self.kind]
         where = "sandboxed" if self.sandboxed else "UNSANDBOXED (--no-sandbox)"
         return f"the source model itself ({how}, in runtime {self.runtime}; written by {self.writer}), {where}"
 
@@ -66,6 +69,8 @@ def era_runtime(version: str) -> str:
 def plan_reference(source: SourceWeights, model_json: "dict | None" = None,
                    sandboxed: bool = True) -> "SourceReference | None":
     """The reference for this source file, or None when it holds weights only and no JSON says what runs them."""
+    if source.format == "pt2":
+        return SourceReference(source.path, "pt2", "current", (), source.writer, "pt2", sandboxed=sandboxed)
     if model_json is not None:
         version = str(model_json.get("keras_version", "3"))
         return SourceReference(source.path, "json", era_runtime(version), _split_classes(model_json),
@@ -125,6 +130,8 @@ def _model_files(reference: SourceReference, folder: JobFolder, ordered: "list |
     them: the model's own files read-only, what gfsub writes in the scratch folder."""
     if reference.kind == "savedmodel":
         return {"model": folder.read(reference.path, "saved_model")}
+    if reference.kind == "pt2":
+        return {"model": folder.read(reference.path, "model.pt2")}
     if reference.kind == "keras":
         return {"model": folder.read(reference.path, "model.h5" if reference.source_format == "h5" else
                                      "model.keras")}
@@ -139,9 +146,10 @@ def _model_files(reference: SourceReference, folder: JobFolder, ordered: "list |
     return {"model": json_inside, "weights": weights}
 
 
-class KerasStepModel:
-    """The source Keras model, loaded once by the source worker in the runtime of its era (sandboxed) and run one
-    step per call (the agent shell's reference for a model with state or decide): inputs -> {output name: array}."""
+class SourceStepModel:
+    """The source model, loaded once by its worker (sandboxed): a Keras model by the source worker in the runtime
+    of its era, a .pt2 by the torch worker; run one step per call (the agent shell's reference for a .pt2, and for a
+    Keras model with state or decide): inputs -> {output name: array}."""
 
     def __init__(self, reference: SourceReference, output_names: list, ordered: "list | None" = None) -> None:
         if reference.kind == "savedmodel":
@@ -154,14 +162,15 @@ class KerasStepModel:
         self.folder = JobFolder(Path(self.scratch.name), reference.sandboxed)
         spec = {"kind": reference.kind, "split_classes": list(reference.split_classes), "serve": True}
         spec.update(_model_files(reference, self.folder, ordered))
-        self.job = JobProcess(self.runtime, WORKER, [json.dumps(spec)], self.folder, stdin=subprocess.PIPE)
+        worker = TORCH_WORKER if reference.kind == "pt2" else WORKER
+        self.job = JobProcess(self.runtime, worker, [json.dumps(spec)], self.folder, stdin=subprocess.PIPE)
         self._expect("{", "to load")  # the worker says what it loaded
 
     def _expect(self, start: str, doing: str) -> None:
         stdout = self.job.process.stdout
         ready, _, _ = select.select([stdout], [], [], STEP_SECONDS)
         line = stdout.readline() if ready else None
-        if line is None or not line.startswith(start):
+        if line is None or not line.startswith(start) or line.startswith('{"error"'):
             code = None if line is None else self.job.wait(5)
             error = _failure(self.reference, self.runtime, self.job, code, f"{doing} within {STEP_SECONDS} s")
             self.close()

@@ -23,8 +23,7 @@ from builder.onnx.runner import OnnxRuntimeModel, parting_node
 from builder.reference_inputs import reference_inputs
 from builder.shell import ShellPlan
 from builder.shell_reference import TOLERANCE, first_difference, run_shell
-from builder.source_model import KerasStepModel, SourceReference, source_values
-from builder.torch.exported import ExportedProgramModel
+from builder.source_model import SourceReference, SourceStepModel, source_values
 from common.errors import EncoderError
 from common.kaggle import N_ACTIONS, agent_configuration, load_like_kaggle, make_football
 from runtimes.hosted import AgentProcessError, RuntimeAgent
@@ -129,9 +128,9 @@ class ShellReference:
     specs: list
     encoder: "Encoder | None"
     path: Path
-    format: str = "onnx"  # or "pt2", or a Keras file's (its reference is then `keras`)
-    sandboxed: bool = True  # the encoder (and a Keras model's own code) run in a sandbox
-    keras: "SourceReference | None" = None  # a Keras model's: served one step at a time in its era's runtime
+    format: str = "onnx"  # or "pt2", or a Keras file's (its reference is then `served`)
+    sandboxed: bool = True  # the encoder (and the model's own code: a Keras Lambda, a .pt2) run in a sandbox
+    served: "SourceReference | None" = None  # a .pt2 or Keras model: served one step at a time by its worker
     ordered: "list | None" = None  # a weights-only file's arrays, for a model rebuilt from its JSON
 
     @property
@@ -156,22 +155,16 @@ class ShellReference:
         return Evaluation(theirs.values, theirs.actions, largest, parted, elementwise=True)
 
     def source_model(self):
-        """The model run by its own runtime: torch for a .pt2 (its ExportedProgram), onnxruntime for an .onnx."""
-        if self.format == "pt2":
-            return ExportedProgramModel(self.path, list(self.graph.named_outputs()))
-        if self.keras is not None:
-            return KerasStepModel(self.keras, list(self.graph.named_outputs()), self.ordered)
+        """The model run by its own runtime: torch for a .pt2 (its ExportedProgram) and Keras, each served by its
+        worker in a sandbox; onnxruntime for an .onnx."""
+        if self.served is not None:
+            return SourceStepModel(self.served, list(self.graph.named_outputs()), self.ordered)
         return OnnxRuntimeModel(self.path)
 
     def describe(self) -> str:
-        if self.keras is not None:
-            return self.keras.describe().replace("the source model itself (", "the source model itself, step by "
-                                                 "step in the shell (", 1)
-        if self.format == "pt2":
-            import torch
-
-            return f"the source model itself (its ExportedProgram run by torch {torch.__version__}, step by step in " \
-                   "the shell)"
+        if self.served is not None:
+            return self.served.describe().replace("the source model itself (", "the source model itself, step by "
+                                                  "step in the shell (", 1)
         import onnxruntime
 
         return f"the source model itself (run by onnxruntime {onnxruntime.__version__}, step by step in the shell)"

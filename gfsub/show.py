@@ -87,6 +87,16 @@ def error_line(label: str, message: str) -> None:
 
 
 # ----- build --------------------------------------------------------------------------------------------------
+def model_code_line(result) -> str:
+    """What of the model file's own code ran, and where ('' when none did)."""
+    where = "UNSANDBOXED" if result.unsandboxed else "in the sandbox"
+    if result.source.format == "pt2":
+        return f"loaded the file with torch (torch.export.load) {where}"
+    if result.parity is not None and result.model.graph.assumed:
+        return f"ran the model's own Lambda code ({', '.join(result.model.graph.assumed)}) {where}"
+    return ""
+
+
 def build_summary(result) -> None:
     """The build's summary table, the per-runtime parity table and the file written."""
     table = Table(show_header=False, box=None)
@@ -99,9 +109,7 @@ def build_summary(result) -> None:
         ("observation", f"{describe_observation(result.observation, result.encoder)} ({result.observation_origin})"),
         ("action", action_line(result)),
         *([("state", result.shell.describe_state())] if result.shell is not None else []),
-        *([("model code", f"ran the model's own Lambda code ({', '.join(result.model.graph.assumed)}) "
-                          f"{'UNSANDBOXED' if result.unsandboxed else 'in the sandbox'}")]
-          if result.parity is not None and result.model.graph.assumed else []),
+        *([("model code", model_code_line(result))] if model_code_line(result) else []),
         ("backend", f"{result.backend}, weights stored as {result.weights_dtype}"),
         ("weights blob", f"{result.blob_chars / 1e6:.1f} MB base64"),
         ("main.py", f"{result.output} ({result.main_py_bytes / 1e6:.1f} MB)"),

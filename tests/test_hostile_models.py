@@ -3,11 +3,20 @@ in the sandbox during `gfsub build`. Each file's Lambda computes the merge and a
 either succeeds (the code ran sandboxed, what it computed is verified as usual) or ends in one line and exit 2, and
 nothing outside the sandbox changed: no file written, no secret read out, no connection, no process left."""
 
+import io
 import os
+import pickle
 import socket
+import struct
+import subprocess
+import sys
 import time
+import zipfile
+import zlib
+from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -203,3 +212,87 @@ def test_an_encoder_that_hogs_memory_or_sleeps_is_one_line(tmp_path, monkeypatch
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
     assert words in out.output.lower() and "features.py" in out.output, out.output
     assert not (tmp_path / "main.py").exists()
+
+
+# ----- pickles inside other files: a .pt2's sample inputs, an old main.py's weights --------------------------------
+def with_system(pickled: bytes, command: str) -> bytes:
+    """A protocol-2 pickle that first calls os.system(command), then gives back what `pickled` holds."""
+    assert pickled[:2] == b"\x80\x02", pickled[:2]
+    text = command.encode()
+    return pickled[:2] + b"cos\nsystem\nX" + struct.pack("<I", len(text)) + text + b"\x85R0" + pickled[2:]
+
+
+def hostile_pt2(path, command: str) -> None:
+    """tests/torch_families' LSTM .pt2 with its pickled sample inputs (which torch.export.load unpickles with
+    weights_only=False, after the safe load fails) running `command` first; the model is unchanged."""
+    from tests.torch_families import FILES
+
+    with zipfile.ZipFile(FILES / "lstm_dynamo.pt2") as archive:
+        member = next(name for name in archive.namelist() if name.endswith("sample_inputs/model.pt"))
+        inner = zipfile.ZipFile(io.BytesIO(archive.read(member)))
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as rewritten:
+            for info in inner.infolist():
+                data = inner.read(info)
+                rewritten.writestr(info, with_system(data, command) if info.filename.endswith("/data.pkl") else data)
+        with zipfile.ZipFile(path, "w") as out:
+            for info in archive.infolist():
+                out.writestr(info, buffer.getvalue() if info.filename == member else archive.read(info))
+
+
+def test_a_pt2_whose_pickle_calls_os_system_runs_it_only_in_the_sandbox(tmp_path):
+    pytest.importorskip("torch")
+    from tests.torch_families import write_encoder
+
+    target = tmp_path / "home" / "pwned.txt"
+    target.parent.mkdir()
+    hostile_pt2(tmp_path / "evil.pt2", f"echo pwned >> {target}")
+    # the file is hostile: torch alone, outside any sandbox, runs the command while loading it
+    subprocess.run([sys.executable, "-c", f"import torch; torch.export.load({str(tmp_path / 'evil.pt2')!r})"],
+                   capture_output=True, timeout=300, check=True)
+    assert target.read_text() == "pwned\n"
+    target.unlink()
+    write_encoder(tmp_path, "plain")
+    out = CliRunner().invoke(app, ["build", str(tmp_path / "evil.pt2"), "-o", str(tmp_path / "main.py"),
+                                   "--encoder", str(tmp_path / "plain.py"), "--verify-steps", "5", "--target",
+                                   "kaggle-2026"])
+    assert out.exit_code == 0, out.output  # the model is the LSTM's: built and verified, the command ran sandboxed
+    assert "loaded the file with torch (torch.export.load) in the sandbox" in out.output
+    assert not target.exists()
+
+
+def test_an_old_main_py_whose_pickle_calls_os_system_is_refused_unrun(tmp_path):
+    target = tmp_path / "pwned.txt"
+    blob = zlib.compress(with_system(pickle.dumps([np.zeros((3, 2), np.float32)], protocol=2), f"touch {target}"))
+    old = tmp_path / "old_main.py"
+    old.write_text(f"import pickle\nimport zlib\n\nWEIGHTS = {blob!r}\n\n\ndef agent(obs):\n"
+                   "    weights = pickle.loads(zlib.decompress(WEIGHTS))\n    return [0]\n")
+    subprocess.run([sys.executable, "-c", f"import pickle, zlib; pickle.loads(zlib.decompress({blob!r}))"],
+                   check=True, timeout=60)  # the blob is hostile: pickle itself runs the command
+    assert target.exists()
+    target.unlink()
+    out = CliRunner().invoke(app, ["build", str(old), "-o", str(tmp_path / "out" / "main.py")])
+    assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
+    assert "old_main.py" in out.output and "os.system" in out.output, out.output
+    assert not target.exists() and not (tmp_path / "out").exists()
+
+
+def test_a_tf23_h5_lambda_that_writes_runs_only_in_the_sandbox(tmp_path):
+    """The same trick in a TF 2.3 .h5 (Keras 2.4's marshalled Lambda), written by kaggle-2020's own TensorFlow."""
+    from runtimes.registry import ensure_runtime, get_spec
+
+    python = ensure_runtime(get_spec("kaggle-2020")).python
+    era = Path(__file__).with_name("era_hostile.py")
+    target = tmp_path / "home" / "pwned.txt"
+    target.parent.mkdir()
+    evil = tmp_path / "evil.h5"
+    subprocess.run([python, str(era), str(evil), guarded(f"open({str(target)!r}, 'a').write('pwned')")],
+                   capture_output=True, timeout=300, check=True)
+    target.unlink(missing_ok=True)  # building the model ran the Lambda too
+    subprocess.run([python, str(era), "--load", str(evil)], capture_output=True, timeout=300, check=True)
+    assert "pwned" in target.read_text()  # the file is hostile: its own Keras, unsandboxed, runs the payload
+    target.unlink()
+    code, output = build(evil, tmp_path)
+    assert code == 0, output
+    assert_built_or_refused(code, output, tmp_path)
+    assert "kaggle-2020" in output and not target.exists()
