@@ -162,7 +162,7 @@ def choose_output(path: Path, model: ResolvedModel, requested: "str | None", dec
     units = {name: output_units(shapes, reference) for name, reference in outputs.items()}
     if requested is not None:
         if requested not in outputs:
-            raise OptionValueError(None, f"--output {requested!r} is no output of the model",
+            raise OptionValueError(path, f"--output {requested!r} is no output of the model",
                                    f"use one of {', '.join(outputs)}")
         name = requested
     elif len(outputs) == 1:
@@ -171,7 +171,7 @@ def choose_output(path: Path, model: ResolvedModel, requested: "str | None", dec
         fitting = [name for name, count in units.items() if count == N_ACTIONS]
         if len(fitting) != 1:
             described = ", ".join(f"{name} ({units[name]} values)" for name in outputs)
-            raise OptionValueError(None, f"the model has {len(outputs)} outputs: {described}",
+            raise OptionValueError(path, f"the model has {len(outputs)} outputs: {described}",
                                    "pass --output NAME: the one whose argmax is the action")
         name = fitting[0]
     if not (decides and units[name] >= N_ACTIONS):
@@ -192,7 +192,7 @@ def plan_for_shell(source: SourceWeights, model: ResolvedModel, shapes: dict, re
     if backend != "numpy":
         raise RuntimeBackendError(None, f"--backend {backend} cannot run an ONNX or torch.export model",
                                   "use --backend numpy (the default)")
-    return plan_shell(model.graph, shapes, record, state, in_order=source.format == "pt2")
+    return plan_shell(model.graph, shapes, record, state, in_order=source.format == "pt2", path=source.path)
 
 
 def refuse_for_keras_backend(model: ResolvedModel) -> None:

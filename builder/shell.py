@@ -8,6 +8,7 @@ which (`h0` / `hn`, `c_in` / `c_out`). `--state none`: the encoder carries the s
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from builder.model_graph import Graph
 from common.errors import OptionValueError
@@ -45,15 +46,17 @@ class ShellPlan:
         return f"{pairs} ({self.state_origin})"
 
 
-def plan_shell(graph: Graph, shapes: dict, record: str, requested: "str | None", in_order: bool = False) -> ShellPlan:
+def plan_shell(graph: Graph, shapes: dict, record: str, requested: "str | None", in_order: bool = False,
+               path: "Path | None" = None) -> ShellPlan:
     """The shell of this graph: `shapes` from check_graph, `record` the chosen output, `requested` the --state text.
-    `in_order`: outputs whose names say nothing (a .pt2's getitem_1, ...) that share a shape pair in their order."""
+    `in_order`: outputs whose names say nothing (a .pt2's getitem_1, ...) that share a shape pair in their order.
+    `path`: the model file, which an error names."""
     outputs = graph.named_outputs()
     if requested is not None and requested.strip().lower() == "none":
         return ShellPlan(outputs, record, [], "none (--state none)")
     if requested is not None:
-        return ShellPlan(outputs, record, _given_pairs(graph, shapes, outputs, requested), "given (--state)")
-    pairs, ordered = _inferred_pairs(graph, shapes, outputs, record, in_order)
+        return ShellPlan(outputs, record, _given_pairs(graph, shapes, outputs, requested, path), "given (--state)")
+    pairs, ordered = _inferred_pairs(graph, shapes, outputs, record, in_order, path)
     origin = "inferred by shape, in the model's order: pass --state to pair them otherwise" if ordered else \
         "inferred by shape"
     return ShellPlan(outputs, record, pairs, origin if pairs else "none")
@@ -66,27 +69,27 @@ def _shape(shapes: dict, reference: str) -> tuple:
     return tuple(shapes[reference])
 
 
-def _given_pairs(graph: Graph, shapes: dict, outputs: dict, text: str) -> list:
+def _given_pairs(graph: Graph, shapes: dict, outputs: dict, text: str, path: "Path | None") -> list:
     inputs, pairs = graph.named_inputs(), []
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, _, output = part.partition("=")
         name, output = name.strip(), output.strip()
         if name not in inputs:
-            raise OptionValueError(None, f"--state {part!r}: {name!r} is no input of the model",
+            raise OptionValueError(path, f"--state {part!r}: {name!r} is no input of the model",
                                    f"use one of {', '.join(inputs)}")
         if output not in outputs:
-            raise OptionValueError(None, f"--state {part!r}: {output!r} is no output of the model",
+            raise OptionValueError(path, f"--state {part!r}: {output!r} is no output of the model",
                                    f"use one of {', '.join(outputs)}")
         want, got = _shape(shapes, inputs[name]), _shape(shapes, outputs[output])
         if want != got:
-            raise OptionValueError(None, f"--state {part!r}: the input has shape {want}, the output {got}",
+            raise OptionValueError(path, f"--state {part!r}: the input has shape {want}, the output {got}",
                                    "pair each state input with the output of the same shape that becomes its "
                                    "next value")
         pairs.append((name, output))
     if not pairs:
-        raise OptionValueError(None, "--state names no pair", "pass --state IN=OUT[,IN=OUT...], or --state none")
+        raise OptionValueError(path, "--state names no pair", "pass --state IN=OUT[,IN=OUT...], or --state none")
     if len({name for name, _ in pairs}) != len(pairs):
-        raise OptionValueError(None, f"--state {text!r} gives an input two outputs", "pair each input once")
+        raise OptionValueError(path, f"--state {text!r} gives an input two outputs", "pair each input once")
     return pairs
 
 
@@ -98,7 +101,8 @@ def _stem(name: str) -> str:
     return "_".join(kept)
 
 
-def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str, in_order: bool) -> tuple:
+def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str, in_order: bool,
+                    path: "Path | None") -> tuple:
     """(pairs by shape, and by name where several share a shape (by order with `in_order`), whether any was paired
     by order); a model of one input carries no state."""
     inputs = graph.named_inputs()
@@ -124,7 +128,7 @@ def _inferred_pairs(graph: Graph, shapes: dict, outputs: dict, record: str, in_o
         if in_order and len(ins) == len(outs) and any(out is None for _, out in matched):
             matched, ordered = list(zip(ins, outs, strict=True)), True
         if len(by_stem) != len(outs) or len(ins) != len(outs) or any(out is None for _, out in matched):
-            raise OptionValueError(None, f"inputs {', '.join(ins)} and outputs {', '.join(outs)} all have shape "
+            raise OptionValueError(path, f"inputs {', '.join(ins)} and outputs {', '.join(outs)} all have shape "
                                    f"{shape}, so gfsub cannot tell which output is which input's next value",
                                    "pass --state IN=OUT[,IN=OUT...], or --state none when your encoder carries "
                                    "the state itself")

@@ -161,7 +161,8 @@ def test_a_shell_that_cannot_work_is_one_line_and_nothing_written(case, tmp_path
             str(write_encoder(tmp_path, variant)), "--verify-steps", "10", "--target", "kaggle-2026"]
     out = CliRunner().invoke(app, args + (["--state", state] if state else []))
     assert out.exit_code == 2 and len(out.output.strip().splitlines()) == 1, out.output
-    assert message in out.output
+    assert message in out.output and any(f"{file}: " in out.output for file in (f"{name}.onnx", f"{variant}.py")), \
+        out.output  # the line names the file to fix: the model, or the encoder
     assert not (tmp_path / "main.py").exists()
 
 

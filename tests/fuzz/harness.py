@@ -23,9 +23,6 @@ TIMEOUT = 60.0  # no mutation may take longer, load-level or built in full
 FULL_KILL = 300.0  # a full build over TIMEOUT is let run this long, to see how it ends
 MEMORY_MB = 2048
 SINGLE_THREADED = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-# Lines that name the option which settles what a mutated model leaves open (its outputs, its state pairs) rather
-# than the file: builder/pipeline.py's choose_output and builder/shell.py's state pairing, counted apart.
-SETTLED_BY_OPTION = ("pass --output NAME", "pass --state IN=OUT")
 AGENT = "def agent(obs, config=None):\n    return [0]\n"  # the main.py a mutated episode is replayed with
 
 
@@ -61,11 +58,9 @@ class Outcome:
         return found
 
     def one_line(self) -> bool:
-        """One line, `error: `, naming one of the build's input files, or (for what the model's outputs leave
-        open) the option that settles it."""
+        """One line, `error: `, naming one of the build's input files."""
         lines = [line for line in self.stderr.splitlines() if line.strip()]
-        return len(lines) == 1 and lines[0].startswith("error: ") and (self.names_input(lines[0]) or any(
-            option in lines[0] for option in SETTLED_BY_OPTION))
+        return len(lines) == 1 and lines[0].startswith("error: ") and self.names_input(lines[0])
 
     def names_input(self, line: str) -> bool:
         inputs = [self.case.job["model"], *self.case.job.get("options", {}).values()]
@@ -175,7 +170,7 @@ def _measured(command: list, folder: Path) -> tuple:
 
 
 # ----- the table ----------------------------------------------------------------------------------------------
-COLUMNS = ("format", "mutations", "exit 0", "exit 2", "of which name an option", "exit 3", "tracebacks", "hangs",
+COLUMNS = ("format", "mutations", "exit 0", "exit 2", "not naming the input", "exit 3", "tracebacks", "hangs",
            "partial outputs", "other", "max s", "max MB", "verified builds")
 
 
