@@ -14,6 +14,7 @@ import numpy as np
 
 from builder.encoder import Encoder
 from builder.encoder_process import encoder_functions
+from builder.reference_inputs import match_starts
 from runtimes.hosted import WORKERS
 from runtimes.jobs import JobFolder, JobProcess
 from runtimes.registry import Runtime
@@ -48,12 +49,9 @@ def encoder_difference(encoder: Encoder, runtime: Runtime, raw_observations: lis
 
 def _first_gap(functions: tuple, raw_observations: list, there: dict) -> str:
     encode, reset, _ = functions
-    steps_left = None
-    for step, raw in enumerate(raw_observations):
-        now = raw.get("steps_left")
-        if reset is not None and (step == 0 or (now is not None and steps_left is not None and now >= steps_left)):
+    for step, raw, new_match in match_starts(raw_observations):
+        if reset is not None and new_match:
             reset()
-        steps_left = now if now is not None else steps_left
         for key, value in items(encode(raw)):
             here, other = np.asarray(value, dtype=np.float64), there.get(f"{step}/{key}")
             if other is None or other.shape != here.shape:

@@ -53,19 +53,27 @@ class ReferenceInput:
         return np.concatenate(list(self.stack), axis=-1)
 
 
+def match_starts(raw_observations: list):
+    """(step, raw observation, whether a match begins there): at the first observation, and wherever steps_left
+    does not go down (main.py sees a new match the same way, agent_runtime/observation.py)."""
+    steps_left = None
+    for step, raw in enumerate(raw_observations):
+        now = raw.get("steps_left")
+        yield step, raw, step == 0 or (now is not None and steps_left is not None and now >= steps_left)
+        steps_left = now if now is not None else steps_left
+
+
 def reference_inputs(specs: list, raw_observations: list, encoder=None) -> list:
     """[array (N, *input shape)] per model input, for consecutive raw observations of one player; every buffer
-    restarts when a new match begins (steps_left does not go down). `encoder`: (encode, reset or None)."""
+    restarts when a new match begins. `encoder`: (encode, reset or None)."""
     inputs = [ReferenceInput(spec) for spec in specs]
-    rows, steps_left = [], None
-    for raw in raw_observations:
-        now = raw.get("steps_left")
-        if steps_left is not None and now is not None and now >= steps_left:
+    rows = []
+    for _, raw, new_match in match_starts(raw_observations):
+        if new_match:
             for pipeline in inputs:
                 pipeline.reset()
             if encoder is not None and encoder[1] is not None:
                 encoder[1]()
-        steps_left = now if now is not None else steps_left
         if encoder is not None:
             encoded = encoder[0](raw)
             rows.append([np.asarray(x, dtype=np.float32) for x in (encoded if isinstance(encoded, (list, tuple))

@@ -13,7 +13,7 @@ import numpy as np
 from builder.encoder import Encoder
 from builder.encoder_process import encoder_functions
 from builder.model_graph import Graph
-from builder.reference_inputs import ReferenceInput
+from builder.reference_inputs import ReferenceInput, match_starts
 from builder.shell import ShellPlan
 from common.errors import EncoderError
 from common.kaggle import N_ACTIONS
@@ -50,16 +50,14 @@ def _run_shell(model, graph: Graph, plan: ShellPlan, specs: list, encoder: "Enco
     dtypes = {node["name"]: node.get("dtype", "float32") for node in graph.nodes if node["op"] == "input"}
     zeros = {name: np.zeros((1, *shapes[name]), dtype=dtypes.get(named[name], "float32")) for name, _ in plan.state}
     pipelines = [ReferenceInput(spec) for spec in specs]
-    values, actions, outputs_seen, feeds, state, steps_left = [], [], [], [], {}, None
-    for step, raw in enumerate(raw_observations):
-        now = raw.get("steps_left")
-        if step == 0 or (now is not None and steps_left is not None and now >= steps_left):
+    values, actions, outputs_seen, feeds, state = [], [], [], [], {}
+    for step, raw, new_match in match_starts(raw_observations):
+        if new_match:
             for pipeline in pipelines:
                 pipeline.reset()
             if reset is not None:
                 _call(encoder, "reset()", step, reset)
             state = dict(zeros)
-        steps_left = now if now is not None else steps_left
         given = _encoded(encoder, encode, raw, fed, shapes, step, plan) if encode else [p.push(raw) for p in pipelines]
         feed = dict(zip(fed, (x[None] for x in given), strict=True))
         feed.update(state)
