@@ -55,9 +55,11 @@ def test_make_demo_then_make_test_installs_the_test_tools_and_a_missing_one_is_n
     test = install(newcomer, "test")
     assert not step_line(test, TEST_STEP).rstrip().endswith("present"), "\n".join(test)
     assert [module for module in TEST_TOOLS if not importable(newcomer, module)] == []
+    assert importable(newcomer, "torch") and importable(newcomer, "onnxscript"), "the .pt2 tests need torch"
 
     again = install(newcomer, "test")
     assert step_line(again, TEST_STEP).rstrip().endswith("present")
+    assert step_line(again, "torch").rstrip().endswith("present")
     assert step_line(again, "Python packages").rstrip().endswith("present")
 
     python = newcomer["venv"] / "bin" / "python"
