@@ -48,15 +48,15 @@ class SourceWeights(Contents):
 
 
 def load_weights(path: "str | Path", sandboxed: bool = True) -> SourceWeights:
-    """Detect the format of `path` and read it. Only a .pt2 runs code of the file's (torch loads it): in a sandbox,
-    unless told not."""
+    """Detect the format of `path` and read it. Only a .pt2 and a Keras 3 export (SavedModel) are loaded by their
+    framework, which can run what the file holds: in a sandbox, unless told not."""
     path = Path(path)
     kind = detect_format(path)
     loader = {
         "keras": load_keras,
         "h5": load_h5_model,
         "weights.h5": load_weights_h5,
-        "savedmodel": load_savedmodel,
+        "savedmodel": partial(load_savedmodel, sandboxed=sandboxed),
         "onnx": onnx_contents,
         "pt2": partial(load_pt2, sandboxed=sandboxed),
         "npz": _load_npz,

@@ -10,7 +10,6 @@ ExportedProgram is run by torch in gfsub's own interpreter (runtimes/workers/tor
 """
 
 import json
-import re
 import select
 import subprocess
 import tempfile
@@ -22,7 +21,7 @@ import numpy as np
 from builder.load import SourceWeights
 from common.errors import SourceModelError
 from runtimes.hosted import WORKERS
-from runtimes.jobs import JobFolder, JobProcess
+from runtimes.jobs import JobFolder, JobProcess, last_error
 from runtimes.registry import Runtime, ensure_runtime, get_spec, load_specs
 
 WORKER = WORKERS / "source_worker.py"
@@ -117,9 +116,8 @@ def _failure(reference: SourceReference, runtime: Runtime, job: JobProcess, code
              limit: str) -> SourceModelError:
     """Why the source worker failed, in one line: a limit it hit, the time it took, else its last error line."""
     where = f"runtime {reference.runtime} ({runtime.describe()}){', sandboxed' if reference.sandboxed else ''}"
-    errors = [line.strip() for line in job.error_lines() if re.match(r"\w[\w.]*(Error|Exception)\b", line.strip())]
-    reason = job.verdict() or (f"it did not finish {limit}" if code is None else errors[-1] if errors else
-                               f"exit code {code}")
+    reason = job.verdict() or (f"it did not finish {limit}" if code is None else
+                               last_error(job.error_lines()) or f"exit code {code}")
     return SourceModelError(reference.path, f"the source model does not run in {where}: {reason}",
                             "make sure the file is complete and its own code ends; if it does, report this as a "
                             "gfsub bug")

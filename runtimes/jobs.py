@@ -5,15 +5,18 @@ files it reads bound read-only, and one folder it writes, through which its resu
 Unsandboxed only where no sandbox can be made and the user passed --no-sandbox: then the same paths are the host's.
 """
 
+import json
 import os
+import re
 import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import SandboxUnavailableError
 from runtimes.hosted import worker_command
 from runtimes.registry import Runtime
-from runtimes.sandbox import Cgroups, Limits, sandboxed_command
+from runtimes.sandbox import Cgroups, Limits, sandboxed_command, unavailable_reason
 
 IO_FOLDER = "/gfsub/io"  # inside the sandbox: the folder the worker writes
 INPUT_FOLDER = "/gfsub/input"  # inside the sandbox: the files it reads, each bound read-only
@@ -103,3 +106,51 @@ class JobProcess:
             self.cgroups.kill_all()
         if not self._errors.closed:
             self._errors.close()
+
+
+@dataclass
+class JobResult:
+    """How a worker run once ended: its exit code (None: stopped at its time limit), its last JSON line on stdout
+    ({} without one), the limit it hit ('' if none) and its stderr's lines."""
+
+    code: "int | None"
+    answer: dict
+    verdict: str
+    error_lines: list
+
+
+def run_once(runtime: Runtime, worker: Path, spec: dict, folder: JobFolder, seconds: float) -> JobResult:
+    """Run the worker on SPEC_JSON to its end (stopped after `seconds`), then stop what it left."""
+    job = JobProcess(runtime, worker, [json.dumps(spec)], folder)
+    try:
+        code = job.wait(seconds)
+        stdout = job.process.stdout.read() if code is not None else ""
+        return JobResult(code, last_json(stdout), job.verdict(), job.error_lines())
+    finally:
+        job.stop()
+
+
+def last_error(lines: list) -> str:
+    """The last line of a worker's stderr that names a Python error ('ValueError: ...'), or ''."""
+    errors = [line.strip() for line in lines if re.match(r"\w[\w.]*(Error|Exception)\b", line.strip())]
+    return errors[-1] if errors else ""
+
+
+def last_json(stdout: str) -> dict:
+    """The last line of `stdout` that is a JSON object ({} when there is none)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("{"):
+            try:
+                found = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            return found if isinstance(found, dict) else {}
+    return {}
+
+
+def require_sandbox(path: Path, what: str) -> None:
+    """SandboxUnavailableError naming `path` where no sandbox can be made (`what`: what would run in it)."""
+    reason = unavailable_reason()
+    if reason:
+        raise SandboxUnavailableError(path, f"{what} in a sandbox, and none can be made here: {reason}",
+                                      "install it, or pass --no-sandbox to load the file with your rights")

@@ -2,13 +2,14 @@
 
 A file that carries a config yields its layer graph (graph.py) and each layer's arrays by name; a weights-only file
 yields its arrays by layer or group name and in get_weights() order. Keras 2 SavedModels are read from their files
-(savedmodel.py); only a Keras 3 `model.export()` directory is loaded, by TensorFlow, for its variables. h5py and
-TensorFlow are imported inside the loaders, not by importing this module. Every dataset is checked before it is read
-(a number dtype, at most 2^28 values, data the file stores, the model's total: builder/limits.py), and whatever h5py
-or zipfile raise for a damaged file is one line.
+(savedmodel.py); only a Keras 3 `model.export()` directory is loaded, by TensorFlow in the sandboxed source
+worker, for its variables. h5py and TensorFlow's checkpoint reader are imported inside the loaders. Every dataset is
+checked before it is read (a number dtype, at most 2^28 values, data the file stores, the model's total:
+builder/limits.py), and whatever h5py or zipfile raise for a damaged file is one line.
 """
 
 import io
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -32,7 +33,11 @@ from builder.limits import (
     one_line,
 )
 from common.errors import CorruptFileError, UnsupportedArchitectureError
+from runtimes.hosted import WORKERS
+from runtimes.jobs import JobFolder, last_error, require_sandbox, run_once
+from runtimes.registry import current_runtime
 
+LOAD_SECONDS = 300  # TensorFlow's import and a Keras 3 export's load, in the source worker
 MAX_NESTING = 8  # layers inside layers (a Bidirectional's, a recurrent layer's cell): Keras nests 2 deep
 
 
@@ -272,7 +277,7 @@ def load_weights_h5(path: Path) -> Contents:
                                "save it with model.save_weights('model.weights.h5')") from exc
 
 
-def load_savedmodel(path: Path) -> Contents:
+def load_savedmodel(path: Path, sandboxed: bool = True) -> Contents:
     """TensorFlow SavedModel directory: Keras 2 `model.save(dir)` (architecture and weights read from the files,
     TensorFlow 2.3 - 2.15), else Keras 3 `model.export()` (weights only)."""
     _check_checkpoint(path)
@@ -291,24 +296,39 @@ def load_savedmodel(path: Path) -> Contents:
                                    "copy the whole SavedModel directory, variables/ included") from exc
         return Contents(graph=graph, layers=layers, writer=f"TensorFlow {keras2.tensorflow_version}",
                         keras_version=keras2.keras_version, split_classes=split_classes)
-    import tensorflow as tf
-
-    try:
-        loaded = tf.saved_model.load(str(path))
-        variables = list(getattr(loaded, "variables", []))
-    except Exception as exc:  # TensorFlow raises many unrelated types for a damaged directory
-        raise CorruptFileError(path, f"cannot load the SavedModel ({type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else ''})",
-                               "export it again with model.export(dir)") from exc
-    if not variables:
-        raise CorruptFileError(path, "the SavedModel has no variables", "export it with model.export(dir)")
+    names, arrays = _exported_variables(path, sandboxed)
     layers: list = []
-    for variable in variables:
-        layer = variable.name.split("/")[0]
+    for name, array in zip(names, arrays, strict=True):
+        layer = name.split("/")[0]
         if not layers or layers[-1][0] != layer:
             layers.append((layer, []))
-        layers[-1][1].append(variable.numpy())
+        layers[-1][1].append(array)
     return from_layer_list(layers)
+
+
+def _exported_variables(path: Path, sandboxed: bool) -> tuple:
+    """(names, arrays) of a Keras 3 export's variables, in the loaded object's order: TensorFlow loads the
+    SavedModel (which can run what its graph holds at load) in the source worker, sandboxed unless told not."""
+    if sandboxed:
+        require_sandbox(path, "a SavedModel without a Keras config is loaded by TensorFlow")
+    fix = "export it again with model.export(dir)"
+    with tempfile.TemporaryDirectory(prefix="gfsub-savedmodel-") as scratch:
+        folder = JobFolder(Path(scratch), sandboxed)
+        arrays_host, arrays_inside = folder.io("variables.npz")
+        spec = {"kind": "savedmodel", "model": folder.read(path, "saved_model"), "variables": arrays_inside}
+        ran = run_once(current_runtime(), WORKERS / "source_worker.py", spec, folder, LOAD_SECONDS)
+        if ran.code != 0 or "names" not in ran.answer:
+            reason = ran.verdict or (f"it did not finish within {LOAD_SECONDS} s" if ran.code is None else
+                                     last_error(ran.error_lines)[:200] or f"exit code {ran.code}")
+            raise CorruptFileError(path, f"cannot load the SavedModel ({reason})", fix)
+        try:
+            with np.load(arrays_host, allow_pickle=False) as archive:
+                arrays = [archive[f"arr_{i}"] for i in range(len(archive.files))]
+        except (OSError, ValueError, KeyError) as exc:
+            raise CorruptFileError(path, f"cannot load the SavedModel's variables ({one_line(exc)})", fix) from None
+    if not arrays or len(arrays) != len(ran.answer["names"]):
+        raise CorruptFileError(path, "the SavedModel has no variables", "export it with model.export(dir)")
+    return [str(name) for name in ran.answer["names"]], arrays
 
 
 def _check_checkpoint(path: Path) -> None:

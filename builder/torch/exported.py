@@ -4,7 +4,6 @@ verification reference is the same worker serving the ExportedProgram (builder/s
 
 import importlib.metadata
 import importlib.util
-import json
 import tempfile
 import zipfile
 from pathlib import Path
@@ -12,11 +11,10 @@ from pathlib import Path
 from builder.contents import Contents
 from builder.limits import ZIP_ERRORS, check_zip, one_line
 from builder.onnx.reader import read_onnx
-from common.errors import CorruptFileError, MissingPackageError, SandboxUnavailableError, SourceModelError
+from common.errors import CorruptFileError, MissingPackageError, SourceModelError
 from runtimes.hosted import WORKERS
-from runtimes.jobs import JobFolder, JobProcess
+from runtimes.jobs import JobFolder, JobResult, require_sandbox, run_once
 from runtimes.registry import current_runtime
-from runtimes.sandbox import unavailable_reason
 
 OPSET = 18  # what gfsub asks torch's dynamo exporter for
 WORKER = WORKERS / "torch_worker.py"
@@ -47,48 +45,29 @@ def load_pt2(path: Path, sandboxed: bool = True) -> Contents:
             check_zip(path, archive)
     except (*ZIP_ERRORS, ValueError) as exc:
         raise CorruptFileError(path, f"not a readable zip archive ({one_line(exc)})", RESAVE) from None
-    if sandboxed and unavailable_reason():
-        raise SandboxUnavailableError(path, f"a .pt2 file is loaded in a sandbox, and none can be made here: "
-                                      f"{unavailable_reason()}", "install it, or pass --no-sandbox to load the file "
-                                      "with your rights")
+    if sandboxed:
+        require_sandbox(path, "a .pt2 file is loaded by torch")
     with tempfile.TemporaryDirectory(prefix="gfsub-pt2-") as scratch:
         folder = JobFolder(Path(scratch), sandboxed)
         onnx_host, onnx_inside = folder.io(f"{path.stem}.onnx")
         spec = {"model": folder.read(path, "model.pt2"), "onnx": onnx_inside, "opset": OPSET}
-        job = JobProcess(current_runtime(), WORKER, [json.dumps(spec)], folder)
-        try:
-            code = job.wait(EXPORT_SECONDS)
-            answer = _answer(job.process.stdout.read() if code is not None else "")
-            failure = _failure(path, version, job, code, answer) if code != 0 or not onnx_host.is_file() else None
-        finally:
-            job.stop()
-        if failure is not None:
-            raise failure
+        ran = run_once(current_runtime(), WORKER, spec, folder, EXPORT_SECONDS)
+        if ran.code != 0 or not onnx_host.is_file():
+            raise _failure(path, version, ran, sandboxed)
         model = read_onnx(onnx_host)
     return Contents(graph=model.graph, named=model.named,
-                    writer=f"torch {answer.get('torch', version)} (torch.export; ONNX opset {OPSET} by gfsub)")
+                    writer=f"torch {ran.answer.get('torch', version)} (torch.export; ONNX opset {OPSET} by gfsub)")
 
 
-def _answer(stdout: str) -> dict:
-    """The worker's last JSON line ({} when there is none)."""
-    for line in reversed(stdout.splitlines()):
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                return {}
-    return {}
-
-
-def _failure(path: Path, version: str, job: JobProcess, code: "int | None", answer: dict):
+def _failure(path: Path, version: str, ran: JobResult, sandboxed: bool):
     """Why the worker did not export the file, in one line: it cannot be loaded (a damaged file), torch cannot
     export it, or it hit a limit of the sandbox."""
-    if answer.get("error") == "load":
-        return CorruptFileError(path, f"torch.export.load cannot read it ({answer['message']})", RESAVE)
-    if answer.get("error") == "export":
-        return SourceModelError(path, f"torch {version} cannot export it to ONNX ({answer['message']})",
+    if ran.answer.get("error") == "load":
+        return CorruptFileError(path, f"torch.export.load cannot read it ({ran.answer['message']})", RESAVE)
+    if ran.answer.get("error") == "export":
+        return SourceModelError(path, f"torch {version} cannot export it to ONNX ({ran.answer['message']})",
                                 "export it yourself with torch.onnx.export(..., dynamo=True) and build the .onnx")
-    reason = job.verdict() or (f"it did not finish within {EXPORT_SECONDS} s" if code is None else
-                               f"exit code {code}")
-    return SourceModelError(path, f"torch {version} did not load it{' in its sandbox' if job.cgroups else ''}: "
+    reason = ran.verdict or (f"it did not finish within {EXPORT_SECONDS} s" if ran.code is None else
+                             f"exit code {ran.code}")
+    return SourceModelError(path, f"torch {version} did not load it{' in its sandbox' if sandboxed else ''}: "
                             f"{reason}", "make sure the file is complete and what it runs ends")

@@ -7,7 +7,8 @@ SPEC: {"kind": "savedmodel" | "keras" | "json", "model": path, "split_classes": 
        "inputs": .npz (arr_0, arr_1, ...: one array per model input, in order), "output": .npy,
        "output_index": i (which model output), "output_name": name (a SavedModel signature's key),
        "input_names": [...] (a SavedModel signature's keys),
-       "weights": path (kind json: a Keras weights file, or an .npz of get_weights() arrays)}
+       "weights": path (kind json: a Keras weights file, or an .npz of get_weights() arrays),
+       "variables": .npz (kind savedmodel: dump a Keras 3 export's variables there, nothing run; see dump_variables)}
 A SavedModel runs through its own serving signature. A Keras file (.keras, .h5) is loaded by that runtime's Keras,
 and a model JSON (`model.to_json()`) rebuilt by it with `model_from_json` and given its weights by Keras itself
 (`load_weights`, or `set_weights` in get_weights() order), with the user's split-layer class (whatever name their
@@ -132,10 +133,22 @@ def serve(tf, spec):
         print("ok", flush=True)
 
 
+def dump_variables(tf, spec):
+    """A SavedModel that Keras 3 exported (model.export: no Keras config in it): its variables, in the order the
+    loaded object tracks them, to spec["variables"] (.npz: arr_0, ...); their names printed."""
+    loaded = tf.saved_model.load(spec["model"])
+    variables = list(getattr(loaded, "variables", []))
+    np.savez(spec["variables"], *[variable.numpy() for variable in variables])
+    print(json.dumps({"names": [variable.name for variable in variables], "tensorflow": tf.__version__}))
+
+
 def main():
     spec = json.loads(sys.argv[1])
     import tensorflow as tf
 
+    if spec.get("variables"):
+        dump_variables(tf, spec)
+        return
     if spec.get("serve"):
         serve(tf, spec)
         return
