@@ -30,6 +30,9 @@ FORWARD = ([{0: family, 1: "current"} for family in ("notebook", "dense_simple11
            + [{0: family} for family in ("mlp_mask_ts13", "lstm_dynamo")])  # the PyTorch families (torch optional)
 SANDBOX = [{0: rf"{name} \(.*\)", 1: mode} for name in ("kaggle-2020", "current") for mode in ("unsandboxed",
                                                                                                 "sandboxed")]
+BUILD = [{0: r"demo \(default model\)", 1: r"\.keras", 2: "current", 6: "0 / 0"},
+         {0: "dense_simple115", 1: r"\.keras", 2: "current", 6: "0 / 0"},
+         {0: r"\*\*total\*\* \(2 models\)"}]
 WANTED = [{0: "kaggle-2020, sandboxed"}, {0: "current, sandboxed"}, {0: r"current, in the match process.*"}]
 QUICK_RUNS = [
     pytest.param("bench_agents.py", [], AGENTS, id="bench_agents"),
@@ -40,6 +43,7 @@ QUICK_RUNS = [
     pytest.param("bench_runtimes.py", [], runtime_rows, id="bench_runtimes"),
     pytest.param("bench_sandbox.py", [], SANDBOX, id="bench_sandbox"),
     pytest.param("bench_wanted.py", [], WANTED, id="bench_wanted"),
+    pytest.param("bench_build.py", [], BUILD, id="bench_build"),
 ]
 
 
