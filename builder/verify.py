@@ -8,6 +8,7 @@ the same observations are replayed through main.py inside each target runtime (i
 main.py loaded by the runtime's loader rules), and every action and value there is compared with the reference too.
 """
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from builder.shell_reference import TOLERANCE, first_difference, run_shell
 from builder.source_model import SourceReference, SourceStepModel, source_values
 from common.errors import EncoderError
 from common.kaggle import N_ACTIONS, agent_configuration, load_like_kaggle, make_football
-from runtimes.hosted import AgentProcessError, RuntimeAgent
+from runtimes.hosted import AgentProcessError, RuntimeAgent, unpacked
 from runtimes.registry import Runtime, ensure_runtime, get_spec
 from runtimes.sandbox import Limits
 
@@ -319,9 +320,12 @@ def play_in_process(main_py: Path, steps: int) -> "PlayedMatch | None":
 
 def play_sandboxed(main_py: Path, steps: int) -> "PlayedMatch | None":
     """main.py hosted in the builder's own runtime, in a sandbox (its encoder may be someone else's code): the
-    match, then a fresh load replaying its observations for the values; None if its model failed to load."""
+    match, and the values main.py reported at each step (where one step gave none, a fresh load replays the
+    observations for them); None if its model failed to load. Its sandbox has the machine's cores: this match
+    checks what main.py plays, not how fast (each target runtime's replay is timed, under Kaggle's 1 CPU)."""
     current = ensure_runtime(get_spec("current"))
-    with RuntimeAgent(current, main_py, sandbox=Limits()) as hosted:
+    limits = Limits(cpus=float(os.cpu_count() or 1))
+    with RuntimeAgent(current, main_py, sandbox=limits) as hosted:
         episode = play_engine_match(hosted, steps)
         recorded, failure = list(hosted.values), hosted.reason
     observations = [step[0].observation for step in episode[:-1]]
@@ -330,15 +334,23 @@ def play_sandboxed(main_py: Path, steps: int) -> "PlayedMatch | None":
     if recorded and all(value is None for value in recorded):
         return PlayedMatch(observations, [], episode[-1][0].status, len(recorded), np.zeros((0, N_ACTIONS)),
                            no_values=True)
-    try:
-        with RuntimeAgent(current, main_py, sandbox=Limits()) as replayer:
-            result = replayer.replay(observations, agent_configuration())
-        rows = [np.full(N_ACTIONS, np.nan) if row is None else row for row in result.q_values]
-        values = np.asarray(rows, dtype=np.float64)
-    except AgentProcessError:
-        values = np.full((len(observations), N_ACTIONS), np.nan)
+    if len(recorded) == len(observations) and all(value is not None for value in recorded):
+        values = np.asarray([unpacked(value) for value in recorded], dtype=np.float64)  # as a fresh load would
+    else:
+        values = _replayed_values(current, main_py, observations, limits)
     return PlayedMatch(observations, [step[0].action for step in episode[1:]], episode[-1][0].status,
                        sum(value is None for value in recorded), values)
+
+
+def _replayed_values(runtime: Runtime, main_py: Path, observations: list, limits: Limits) -> np.ndarray:
+    """main.py's values on the observations, from a fresh load in the sandbox (NaN where it gave none)."""
+    try:
+        with RuntimeAgent(runtime, main_py, sandbox=limits) as replayer:
+            result = replayer.replay(observations, agent_configuration())
+    except AgentProcessError:
+        return np.full((len(observations), N_ACTIONS), np.nan)
+    rows = [np.full(N_ACTIONS, np.nan) if row is None else row for row in result.q_values]
+    return np.asarray(rows, dtype=np.float64)
 
 
 def verify_main_py(main_py: Path, reference: Reference, *, steps: int = 300, weights_dtype: str = "float32",

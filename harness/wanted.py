@@ -6,24 +6,12 @@ actions, their values, and the margin between the best and the runner-up: a few 
 Agents that are not gfsub's have no values, and their steps are None.
 """
 
-import base64
 from dataclasses import dataclass
 
-import numpy as np
-
 from common.kaggle import ACTION_NAMES
+from runtimes.hosted import unpacked
 
 TOP = 3
-
-
-def unpacked(values) -> "list | None":
-    """One step's values as floats, from what was recorded: base64 float32 bytes (a hosted agent), an array (an
-    agent loaded in the match process), a list, or None."""
-    if values is None:
-        return None
-    if isinstance(values, str):
-        return np.frombuffer(base64.b64decode(values), dtype="<f4").tolist()
-    return np.asarray(values, dtype=np.float32).tolist()
 
 
 def compact(per_step: list) -> "dict | None":

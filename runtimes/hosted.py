@@ -6,6 +6,7 @@ lazily by the first call (so step 1 includes the load), and every call is one JS
 kaggle-environments' own per-step timer therefore includes.
 """
 
+import base64
 import json
 import os
 import select
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from runtimes.registry import Runtime
@@ -27,6 +29,16 @@ WORKERS = Path(__file__).with_name("workers")
 WORKER = WORKERS / "agent_worker.py"
 MAX_REPLY = 64 * 1024 ** 2  # bytes: a longer length prefix is garbage
 READY_MARK = b"\n--- gfsub agent worker ready ---\n"  # written by the worker to its stderr once it is up
+
+
+def unpacked(values) -> "list | None":
+    """One step's values as floats, from what was recorded: base64 float32 bytes (a hosted agent's reply, see the
+    agent worker's packed_values_of), an array (an agent loaded in the match process), a list, or None."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return np.frombuffer(base64.b64decode(values), dtype="<f4").tolist()
+    return np.asarray(values, dtype=np.float32).tolist()
 
 
 def worker_command(python: str, worker: Path, *args: str) -> list:
