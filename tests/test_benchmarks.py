@@ -27,7 +27,7 @@ AGENTS = [{0: name, 1: "DONE"} for name in ("notebook-predict", "keras", "numpy-
 FORWARD = ([{0: family, 1: "current"} for family in ("notebook", "dense_simple115", "impala")]
            + [{0: family, 1: r"kaggle-2020 \(.*\)"} for family in ("dense_simple115", "impala")]
            + [{0: "impala, conv1"}]
-           + [{0: family} for family in ("mlp_mask_ts13", "lstm_dynamo")])  # the PyTorch families (torch optional)
+           + [{0: "lstm_dynamo"}])  # the PyTorch family of --quick (torch optional)
 SANDBOX = [{0: rf"{name} \(.*\)", 1: mode} for name in ("kaggle-2020", "current") for mode in ("unsandboxed",
                                                                                                 "sandboxed")]
 BUILD = [{0: r"demo \(default model\)", 1: r"\.keras", 2: "current", 6: "0 / 0"},
