@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from agent_runtime.activations import activate, elu, leaky_relu, softmax
+from agent_runtime.convolution import image_convolution
 from agent_runtime.recurrent import RECURRENT_LAYERS
 from agent_runtime.tensor_ops import TENSOR_OPS
 
@@ -47,16 +48,12 @@ def windows(x, window, strides):
 def convolve(x, kernel, bias, strides, padding):
     """Conv2D without its activation: x (N, H, W, C), kernel (kh, kw, C, F), or one kernel per sample
     (N, kh, kw, C, F); -> (N, Ho, Wo, F)."""
-    window = kernel.shape[-4:-2]
     if padding == "same":
-        x = pad_same(x, window, strides, 0.0)
-    patches = windows(x, window, strides)
-    n, out_h, out_w = patches.shape[:3]
-    columns = patches.transpose(0, 1, 2, 4, 5, 3).reshape(n, out_h * out_w, -1)
-    out = np.matmul(columns, kernel.reshape(kernel.shape[:-4] + (-1, kernel.shape[-1])))
+        x = pad_same(x, kernel.shape[-4:-2], strides, 0.0)
+    out = image_convolution(x, kernel, strides)
     if bias is not None:
-        out += bias.reshape(bias.shape[:-1] + (1, bias.shape[-1])) if bias.ndim > 1 else bias
-    return out.reshape(n, out_h, out_w, -1)
+        out += bias.reshape(bias.shape[:-1] + (1, 1, bias.shape[-1])) if bias.ndim > 1 else bias
+    return out
 
 
 def max_pool(x, size, strides, padding):

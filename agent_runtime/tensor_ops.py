@@ -10,6 +10,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from agent_runtime.activations import elu, erf, sigmoid
+from agent_runtime.convolution import image_convolution
 
 
 # ----- values -------------------------------------------------------------------------------------------------
@@ -278,21 +279,21 @@ def padded(x, pads, value):
 
 
 def convolution(node, inputs, weights):
-    """Conv (1-D or 2-D, channels first): pads, strides, dilations and groups as ONNX's."""
+    """Conv (1-D or 2-D, channels first): pads, strides, dilations and groups as ONNX's. It runs channels last
+    (convolution.py's), so a tensor that was channels last in memory (a transposed SMM, an earlier Conv) is not
+    copied to change its order; the result is a channels-first view of channels-last memory."""
     x, kernel = inputs[0], weights[0]
     spatial = x.ndim - 2
     if spatial == 1:
         x, kernel = x[:, :, None, :], kernel[:, :, None, :]
     strides, dilations, pads = window_settings(node, spatial)
-    patches = spatial_windows(padded(x, pads, 0), kernel.shape[2:], strides, dilations)
-    n, channels, out_h, out_w = patches.shape[:4]
-    groups, filters = node.get("group", 1), kernel.shape[0]
-    columns = patches.reshape((n, groups, channels // groups) + patches.shape[2:])
-    columns = columns.transpose(0, 1, 3, 4, 2, 5, 6).reshape(n, groups, out_h * out_w, -1)
-    matrices = kernel.reshape(groups, filters // groups, -1).transpose(0, 2, 1)
-    out = np.matmul(columns, matrices).transpose(0, 1, 3, 2).reshape(n, filters, out_h, out_w)
+    image = x.transpose(0, 2, 3, 1)
+    if pads != ((0, 0), (0, 0)):
+        image = np.pad(image, ((0, 0),) + pads + ((0, 0),), mode="constant")
+    out = image_convolution(image, kernel.transpose(2, 3, 1, 0), strides, dilations, node.get("group", 1))
     if len(weights) > 1:
-        out = out + weights[1].reshape(1, filters, 1, 1)
+        out = out + weights[1]
+    out = out.transpose(0, 3, 1, 2)
     return out[:, :, 0, :] if spatial == 1 else out
 
 

@@ -30,8 +30,8 @@ from common.errors import EncoderError, InternalError
 SHARED_RUNTIME_MODULES = ("smm", "simple115", "observation", "codec", "policy")
 BACKENDS = {
     # backend: (runtime modules embedded after the shared ones, the loader main.py calls)
-    "numpy": (("activations", "tensor_ops", "recurrent", "layers", "graph", "incremental", "shell", "numpy_agent"),
-              "load_numpy_policy"),
+    "numpy": (("activations", "convolution", "tensor_ops", "recurrent", "layers", "graph", "incremental", "shell",
+               "numpy_agent"), "load_numpy_policy"),
     "keras": (("keras_model", "keras_agent"), "load_keras_policy"),
 }
 WEIGHT_DTYPES = ("float32", "float16")
