@@ -193,16 +193,17 @@ def layer_norm(node, inputs, weights):
     named = dict(zip(node["weight_roles"], weights))
     x = inputs[0]
     axes = tuple(node["axis"])
-    mean = x.mean(axis=axes, keepdims=True)
-    variance = np.square(x - mean).mean(axis=axes, keepdims=True)
-    out = (x - mean) / np.sqrt(variance + np.float32(node["epsilon"]))
-    shape = [1] * x.ndim
-    for axis in axes:
-        shape[axis] = x.shape[axis]
+    centered = x - mean_over(x, axes)
+    out = centered / np.sqrt(mean_over(np.square(centered), axes) + np.float32(node["epsilon"]))
+    if axes != tuple(range(x.ndim - len(axes), x.ndim)):  # gamma and beta broadcast as they are over trailing axes
+        shape = [1] * x.ndim
+        for axis in axes:
+            shape[axis] = x.shape[axis]
+        named = {role: value.reshape(shape) for role, value in named.items()}
     if "gamma" in named:
-        out = out * named["gamma"].reshape(shape)
+        out = out * named["gamma"]
     if "beta" in named:
-        out = out + named["beta"].reshape(shape)
+        out = out + named["beta"]
     return out
 
 
@@ -266,11 +267,25 @@ def dueling(node, inputs, weights):
     return value + advantages - advantages.mean(axis=-1, keepdims=True)
 
 
+def mean_over(x, axes, keepdims=True):
+    """x.mean(axis=axes) as numpy computes it (the sum, then / the count), without np.mean's own overhead."""
+    if x.dtype != np.float32:
+        return x.mean(axis=axes, keepdims=keepdims)
+    count = 1
+    for axis in (range(x.ndim) if axes is None else axes):
+        count *= x.shape[axis]
+    return np.add.reduce(x, axis=axes, keepdims=keepdims) / np.float32(count)
+
+
+REDUCTIONS = {"max": np.maximum.reduce, "min": np.minimum.reduce, "sum": np.add.reduce}  # np.max & co. call these
+
+
 def reduce(node, inputs, weights):
-    functions = {"mean": np.mean, "max": np.max, "min": np.min, "sum": np.sum}
     axis = node.get("axis")
-    return functions[node["how"]](inputs[0], axis=tuple(axis) if axis is not None else None,
-                                  keepdims=bool(node.get("keepdims", False)))
+    axis, keepdims = tuple(axis) if axis is not None else None, bool(node.get("keepdims", False))
+    if node["how"] == "mean":
+        return mean_over(inputs[0], axis, keepdims)
+    return REDUCTIONS[node["how"]](inputs[0], axis=axis, keepdims=keepdims)
 
 
 def slice_(node, inputs, weights):

@@ -161,12 +161,16 @@ def nonzero(node, inputs, weights):
     return np.array(np.nonzero(inputs[0]), dtype=np.int64).reshape(inputs[0].ndim, -1)
 
 
+def index_rows(indices):
+    """The index tuple numpy takes for the rows of indices' last axis (one array per axis they index)."""
+    return tuple(indices[..., k] for k in range(indices.shape[-1]))
+
+
 def scatter_nd(node, inputs, weights):
     """ScatterND: a copy of data with data[index] (reduced with) updates, each index a row of indices' last axis."""
     data, indices, updates = inputs
-    out = np.array(data, copy=True)
-    indices = indices.astype(np.int64)
-    where_ = tuple(np.moveaxis(indices, -1, 0))
+    out = data.copy()
+    where_ = index_rows(indices.astype(np.int64, copy=False))
     reduction = node.get("reduction", "none")
     if reduction == "none":
         out[where_] = updates
@@ -197,7 +201,7 @@ def broadcast_shape(first, second):
 
 def expand(node, inputs, weights):
     shape = node["shape"] if "shape" in node else [int(v) for v in inputs[1]]
-    return np.broadcast_to(inputs[0], broadcast_shape(inputs[0].shape, shape))
+    return inputs[0] * np.ones(shape, dtype=inputs[0].dtype)  # numpy's broadcast, exact (x * 1 keeps -0.0)
 
 
 def tile(node, inputs, weights):
@@ -243,11 +247,11 @@ def gather_nd(node, inputs, weights):
     data, indices = inputs[0], inputs[1].astype(np.int64)
     batch = node.get("batch_dims", 0)
     if batch == 0:
-        return data[tuple(np.moveaxis(indices, -1, 0))]
+        return data[index_rows(indices)]
     lead = indices.shape[:batch]
     data = data.reshape((-1,) + data.shape[batch:])
     indices = indices.reshape((-1,) + indices.shape[batch:])
-    picked = [data[i][tuple(np.moveaxis(indices[i], -1, 0))] for i in range(data.shape[0])]
+    picked = [data[i][index_rows(indices[i])] for i in range(data.shape[0])]
     return np.stack(picked).reshape(lead + picked[0].shape)
 
 
@@ -347,61 +351,81 @@ def recurrent_outputs(node, sequence, finals):
     return [sequence] + finals
 
 
-def step_order(node, direction, steps):
-    backward = node.get("direction", "forward") == "reverse" or direction == 1
-    return range(steps - 1, -1, -1) if backward else range(steps)
+def in_step_order(node, values):
+    """(D, T, ...), each direction's values in time order -> (T, D, ...) in the order the directions step: a
+    reverse one (a `reverse` node's, a bidirectional node's second) from the last time step. All directions then
+    advance together, one batched matmul per step."""
+    if node.get("direction", "forward") == "reverse":
+        values = values[:, ::-1]
+    elif values.shape[0] == 2:
+        values = np.concatenate([values[:1], values[1:, ::-1]])
+    return np.ascontiguousarray(values.transpose((1, 0) + tuple(range(2, values.ndim))))
+
+
+def in_time_order(node, steps):
+    """(T, D, N, H) in step order (in_step_order's) -> in time order, as ONNX's Y."""
+    if node.get("direction", "forward") == "reverse":
+        return steps[::-1]
+    if steps.shape[1] == 2:
+        return np.concatenate([steps[:, :1], steps[::-1, 1:]], axis=1)
+    return steps
+
+
+def projected_inputs(x, w, bias):
+    """Each direction's input projection x W^T + bias for every step at once: (T, N, I) -> (D, T, N, gates)."""
+    return np.matmul(x[None], w.transpose(0, 2, 1)[:, None]) + bias[:, None, None, :]
 
 
 def lstm(node, inputs, weights):
     """ONNX LSTM, gates in order i, o, f, c; weights W, R, B (and P, the peepholes i, o, f, when given)."""
-    x, directions, (h_initial, c_initial) = recurrent_setup(node, inputs, weights, ("h", "c"))
+    x, directions, (h, c) = recurrent_setup(node, inputs, weights, ("h", "c"))
     w, r, b = weights[0], weights[1], weights[2]
     peep = weights[3] if len(weights) > 3 else None
     hidden = r.shape[2]
-    sequence = np.zeros((x.shape[0], directions, x.shape[1], hidden), dtype=x.dtype)
-    h_final, c_final = [], []
-    for d in range(directions):
-        projected = np.matmul(x, w[d].T) + (b[d, :4 * hidden] + b[d, 4 * hidden:])
-        h, c = h_initial[d], c_initial[d]
-        for t in step_order(node, d, x.shape[0]):
-            gates = projected[t] + np.matmul(h, r[d].T)
-            i, o, f, g = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
-            if peep is not None:
-                i, f = i + peep[d, :hidden] * c, f + peep[d, 2 * hidden:] * c
-            c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-            if peep is not None:
-                o = o + peep[d, hidden:2 * hidden] * c
-            h = sigmoid(o) * np.tanh(c)
-            sequence[t, d] = h
-        h_final.append(h)
-        c_final.append(c)
-    return recurrent_outputs(node, sequence, [np.stack(h_final), np.stack(c_final)])
+    steps = in_step_order(node, projected_inputs(x, w, b[:, :4 * hidden] + b[:, 4 * hidden:]))
+    recurrent = r.transpose(0, 2, 1)
+    if peep is not None:
+        peep_i, peep_o, peep_f = (peep[:, None, k * hidden:(k + 1) * hidden] for k in range(3))
+    sequence = np.empty((x.shape[0], directions, x.shape[1], hidden), dtype=x.dtype)
+    for t in range(x.shape[0]):
+        gates = steps[t] + np.matmul(h, recurrent)
+        i, o, f, g = (gates[..., k * hidden:(k + 1) * hidden] for k in range(4))
+        if peep is not None:
+            i, f = i + peep_i * c, f + peep_f * c
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        if peep is not None:
+            o = o + peep_o * c
+        h = sigmoid(o) * np.tanh(c)
+        sequence[t] = h
+    return recurrent_outputs(node, in_time_order(node, sequence), [h, c])
 
 
 def gru(node, inputs, weights):
-    """ONNX GRU, gates in order z, r, h; `linear_before_reset` applies the reset gate after the recurrent product."""
-    x, directions, (h_initial,) = recurrent_setup(node, inputs, weights, ("h",))
+    """ONNX GRU, gates in order z, r, h; `linear_before_reset` applies the reset gate after the recurrent product.
+    The recurrent biases that are plain sums (z's and r's, and h's without linear_before_reset) are added to the
+    input projection once, not at every step."""
+    x, directions, (h,) = recurrent_setup(node, inputs, weights, ("h",))
     w, r, b = weights[0], weights[1], weights[2]
     hidden = r.shape[2]
-    sequence = np.zeros((x.shape[0], directions, x.shape[1], hidden), dtype=x.dtype)
-    h_final = []
-    for d in range(directions):
-        projected = np.matmul(x, w[d].T) + b[d, :3 * hidden]
-        recurrent_bias = b[d, 3 * hidden:]
-        h = h_initial[d]
-        for t in step_order(node, d, x.shape[0]):
-            xz, xr, xh = (projected[t][:, k * hidden:(k + 1) * hidden] for k in range(3))
-            hzr = np.matmul(h, r[d, :2 * hidden].T) + recurrent_bias[:2 * hidden]
-            z = sigmoid(xz + hzr[:, :hidden])
-            reset = sigmoid(xr + hzr[:, hidden:])
-            if node.get("linear_before_reset"):
-                candidate = np.tanh(xh + reset * (np.matmul(h, r[d, 2 * hidden:].T) + recurrent_bias[2 * hidden:]))
-            else:
-                candidate = np.tanh(xh + np.matmul(reset * h, r[d, 2 * hidden:].T) + recurrent_bias[2 * hidden:])
-            h = (np.float32(1.0) - z) * candidate + z * h
-            sequence[t, d] = h
-        h_final.append(h)
-    return recurrent_outputs(node, sequence, [np.stack(h_final)])
+    linear_before_reset = node.get("linear_before_reset")
+    folded = 2 * hidden if linear_before_reset else 3 * hidden
+    bias = b[:, :3 * hidden] + np.concatenate([b[:, 3 * hidden:3 * hidden + folded],
+                                               np.zeros((b.shape[0], 3 * hidden - folded), dtype=b.dtype)], axis=1)
+    steps = in_step_order(node, projected_inputs(x, w, bias))
+    recurrent_zr, recurrent_h = r[:, :2 * hidden].transpose(0, 2, 1), r[:, 2 * hidden:].transpose(0, 2, 1)
+    h_bias = b[:, None, 5 * hidden:]
+    sequence = np.empty((x.shape[0], directions, x.shape[1], hidden), dtype=x.dtype)
+    for t in range(x.shape[0]):
+        step = steps[t]
+        zr = sigmoid(step[..., :2 * hidden] + np.matmul(h, recurrent_zr))
+        z, reset = zr[..., :hidden], zr[..., hidden:]
+        if linear_before_reset:
+            candidate = np.tanh(step[..., 2 * hidden:] + reset * (np.matmul(h, recurrent_h) + h_bias))
+        else:
+            candidate = np.tanh(step[..., 2 * hidden:] + np.matmul(reset * h, recurrent_h))
+        h = (np.float32(1.0) - z) * candidate + z * h
+        sequence[t] = h
+    return recurrent_outputs(node, in_time_order(node, sequence), [h])
 
 
 TENSOR_OPS = {

@@ -6,6 +6,7 @@ random inputs (seed 0), and every output must agree within 1e-4 * max(1, |refere
 """
 
 import json
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -18,6 +19,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from agent_runtime.activations import ERF_BY_ELEMENT, erf  # noqa: E402
 from agent_runtime.convolution import blocks_pay  # noqa: E402
 from agent_runtime.graph import GraphModel  # noqa: E402
 from builder.model_graph import check_graph  # noqa: E402
@@ -128,6 +130,22 @@ def test_erf_written_as_gelu_plays_like_onnxruntime(tmp_path):
              node("Mul", ["x", "c"], ["d"]), node("Mul", ["d", "half"], ["y"])]
     inits = {"sqrt2": np.float32(np.sqrt(2)), "one": np.float32(1), "half": np.float32(0.5)}
     assert_plays_like_onnxruntime(tmp_path, model(nodes, [("x", F, [1, 64])], ["y"], inits))
+
+
+def test_erf_of_a_large_tensor_plays_like_onnxruntime(tmp_path):
+    """Over ERF_BY_ELEMENT values erf is a polynomial, not math.erf one by one."""
+    assert_plays_like_onnxruntime(tmp_path, one_op("Erf", shape=(1, 4 * ERF_BY_ELEMENT)))
+
+
+def test_erf_both_ways_is_within_float32_of_the_c_library():
+    x = np.linspace(-6, 6, 4001, dtype=np.float32)
+    exact = np.array([math.erf(v) for v in x.astype(np.float64)])
+    assert x.size > ERF_BY_ELEMENT
+    assert np.abs(erf(x) - exact).max() <= 2.5e-7  # erfc's fractional error 1.2e-7, erfc <= 2; float32 rounding
+    pieces = [x[k:k + ERF_BY_ELEMENT] for k in range(0, x.size, ERF_BY_ELEMENT)]
+    by_element = np.concatenate([erf(piece) for piece in pieces])
+    assert np.abs(by_element - exact).max() <= 6e-8  # the C library's, rounded to float32: half an ulp of 1
+    assert not np.array_equal(by_element, erf(x))  # two ways indeed
 
 
 @pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div", "Min", "Max", "Pow"])
