@@ -132,6 +132,11 @@ def test_erf_written_as_gelu_plays_like_onnxruntime(tmp_path):
     assert_plays_like_onnxruntime(tmp_path, model(nodes, [("x", F, [1, 64])], ["y"], inits))
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_of_opset_20_plays_like_onnxruntime(tmp_path, approximate):
+    assert_plays_like_onnxruntime(tmp_path, one_op("Gelu", shape=("N", 3, 7), opset=20, approximate=approximate))
+
+
 def test_erf_of_a_large_tensor_plays_like_onnxruntime(tmp_path):
     """Over ERF_BY_ELEMENT values erf is a polynomial, not math.erf one by one."""
     assert_plays_like_onnxruntime(tmp_path, one_op("Erf", shape=(1, 4 * ERF_BY_ELEMENT)))

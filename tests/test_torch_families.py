@@ -1,5 +1,6 @@
 """PyTorch agents through the ONNX front door: files written by real torch exporters (tests/torch_families/make.py,
-torch 2.13: the TorchScript exporter at opsets 13 and 17, the dynamo exporter at 18), trained on real observations.
+torch 2.13: the TorchScript exporter at opsets 13, 17 and 20, the dynamo exporter at 18 and 21), trained on real
+observations.
 
 Each family is built with its encoder, verified by gfsub against onnxruntime on a real match in kaggle-2020 and
 kaggle-2026, and then checked here on its own terms: this file runs the ONNX file with onnxruntime and the encoder,
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.engine
 FAMILIES = {
     "mlp_mask_ts13": ("masked", None, "LayerNorm as opset 13 writes it, GELU (Erf), a mask by Where; a dict encoder"),
     "mlp_mask_dynamo": ("masked", None, "LayerNormalization, the mask by NonZero + ScatterND"),
+    "mlp_mask_ts20": ("masked", None, "GELU as the Gelu op (opset 20), the mask by Where"),
+    "mlp_mask_dynamo21": ("masked", None, "opset 21: Gelu, LayerNormalization, NonZero + ScatterND"),
     "lstm_dynamo": ("plain", None, "an LSTM, h and c inferred as state; weights in .onnx.data"),
     "gru_ts17": ("per_player", "none", "a GRU whose encoder keeps one state per controlled player"),
     "attention_dynamo": ("tokens", None, "int64 ids into an embedding (Gather), BatchNorm, MatMul, Softmax"),
@@ -128,7 +131,7 @@ def test_the_files_were_written_by_torch_exporters():
         assert proto.producer_name == "pytorch" and made[name]["torch"].startswith("2.")
         assert sorted({node.op_type for node in proto.graph.node}) == made[name]["ops"]
     assert {made[name]["exporter"] for name in FAMILIES} == {"torchscript", "dynamo"}
-    assert {made[name]["opset"] for name in FAMILIES} == {13, 17, 18}
+    assert {made[name]["opset"] for name in FAMILIES} == {13, 17, 18, 20, 21}
 
 
 REFUSED = {

@@ -19,6 +19,7 @@ BINARY_OPS = {"Add": "add", "Sub": "subtract", "Mul": "multiply", "Pow": "power"
               "LessOrEqual": "less_or_equal", "Greater": "greater", "GreaterOrEqual": "greater_or_equal",
               "And": "logical_and", "Or": "logical_or", "MatMul": "matrix_product"}
 VARIADIC_OPS = {"Min": "minimum", "Max": "maximum", "Sum": "add"}
+GELU_APPROXIMATIONS = {b"none": "gelu", b"tanh": "gelu_tanh"}  # Gelu's `approximate` -> activations.py's
 REDUCE_OPS = {"ReduceSum": "sum", "ReduceMax": "max", "ReduceMin": "min", "ReduceMean": "mean"}
 
 
@@ -37,6 +38,14 @@ def _optional(node, index: int) -> str:
 # ----- elementwise --------------------------------------------------------------------------------------------
 def activation_op(reader, node):
     reader.bind(0, reader.emit("activation", [node.input[0]], activation=ACTIVATION_OPS[node.op_type]))
+
+
+def gelu(reader, node):
+    """Gelu (opset 20; torch writes F.gelu as it from opset 20 on): erf's, or tanh's when approximate="tanh"."""
+    approximate = reader.attr("approximate", b"none")
+    if approximate not in GELU_APPROXIMATIONS:
+        reader.refuse(f"approximate={approximate.decode(errors='replace')!r}, which ONNX does not define")
+    reader.bind(0, reader.emit("activation", [node.input[0]], activation=GELU_APPROXIMATIONS[approximate]))
 
 
 def unary_op(reader, node):
@@ -491,12 +500,12 @@ TRANSLATORS = {
     **dict.fromkeys(ACTIVATION_OPS, activation_op), **dict.fromkeys(UNARY_OPS, unary_op),
     **dict.fromkeys(BINARY_OPS, binary_op), **dict.fromkeys(VARIADIC_OPS, variadic_op),
     **dict.fromkeys(REDUCE_OPS, reduce), **dict.fromkeys(("GlobalAveragePool", "GlobalMaxPool"), global_pool),
-    "Div": div, "LeakyRelu": leaky_relu, "Elu": elu, "Selu": selu, "HardSigmoid": hard_sigmoid, "Softmax": softmax,
-    "LogSoftmax": log_softmax, "Clip": clip, "Where": where, "Cast": cast, "Gemm": gemm, "MatMul": matmul,
-    "BatchNormalization": batch_normalization, "LayerNormalization": layer_normalization, "Conv": conv,
-    "MaxPool": max_pool, "AveragePool": average_pool, "ArgMax": arg_max, "Constant": constant, "Shape": shape,
-    "Size": size, "ConstantOfShape": constant_of_shape, "Range": range_op, "Reshape": reshape, "Flatten": flatten,
-    "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Concat": concat, "Split": split,
-    "Slice": slice_op, "Gather": gather, "GatherND": gather_nd, "Expand": expand, "Tile": tile,
+    "Div": div, "Gelu": gelu, "LeakyRelu": leaky_relu, "Elu": elu, "Selu": selu, "HardSigmoid": hard_sigmoid,
+    "Softmax": softmax, "LogSoftmax": log_softmax, "Clip": clip, "Where": where, "Cast": cast, "Gemm": gemm,
+    "MatMul": matmul, "BatchNormalization": batch_normalization, "LayerNormalization": layer_normalization,
+    "Conv": conv, "MaxPool": max_pool, "AveragePool": average_pool, "ArgMax": arg_max, "Constant": constant,
+    "Shape": shape, "Size": size, "ConstantOfShape": constant_of_shape, "Range": range_op, "Reshape": reshape,
+    "Flatten": flatten, "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Concat": concat,
+    "Split": split, "Slice": slice_op, "Gather": gather, "GatherND": gather_nd, "Expand": expand, "Tile": tile,
     "Identity": identity, "Dropout": dropout, "NonZero": nonzero, "ScatterND": scatter_nd, "LSTM": lstm, "GRU": gru,
 }

@@ -1,10 +1,14 @@
 """Write the PyTorch families' ONNX files with real torch exporters (run by hand, with torch installed):
 
-    python -m tests.torch_families.make        (from the repository root; torch 2.13 and onnxscript)
+    python -m tests.torch_families.make [NAME ...]   (from the repository root; torch 2.13 and onnxscript)
+
+With names, only those families are written (made.json keeps the others' entries); each family's training is
+seeded by its own name, so it does not depend on which others were made in the same run.
 
 Each family is trained for a few hundred steps on the encoder's inputs of real engine observations, to targets that
 depend on them (an untrained net's argmax is nearly constant and would hide a bug), then exported: the TorchScript
-exporter (`dynamo=False`, opset 13 or 17) or the dynamo exporter (opset 18). files/made.json records what wrote
+exporter (`dynamo=False`, opset 13, 17 or 20) or the dynamo exporter (opset 18 or 21; from opset 20 both write F.gelu
+as the Gelu op). files/made.json records what wrote
 each file; NAME.pt is the trained state_dict, for the benchmarks' torch rows; NAME.pt2 (PT2) the ExportedProgram.
 The refused files are exported alike.
 """
@@ -13,6 +17,7 @@ import json
 import random
 import sys
 import tempfile
+import zlib
 
 import numpy as np
 import torch
@@ -128,6 +133,8 @@ class Branching(MLP):
 FAMILIES = {
     "mlp_mask_ts13": (MaskedMLP, "masked", "torchscript", 13, ["features", "mask"], ["logits"]),
     "mlp_mask_dynamo": (MaskedMLP, "masked", "dynamo", 18, ["features", "mask"], ["logits"]),
+    "mlp_mask_ts20": (MaskedMLP, "masked", "torchscript", 20, ["features", "mask"], ["logits"]),
+    "mlp_mask_dynamo21": (MaskedMLP, "masked", "dynamo", 21, ["features", "mask"], ["logits"]),
     "lstm_dynamo": (LSTMPolicy, "plain", "dynamo", 18, ["features", "h0", "c0"], ["logits", "hn", "cn"]),
     "gru_ts17": (GRUPolicy, "per_player", "torchscript", 17, ["features", "h"], ["logits", "h_out"]),
     "attention_dynamo": (Attention, "tokens", "dynamo", 18, ["ids", "players"], ["logits"]),
@@ -220,8 +227,11 @@ def export(name: str, model: nn.Module, example: list, exporter: str, opset: int
             "ops": ops}
 
 
-def main() -> None:
-    torch.manual_seed(0)
+def main(names: list) -> None:
+    chosen = {name: spec for name, spec in {**FAMILIES, **REFUSED}.items() if not names or name in names}
+    unknown = sorted(set(names) - set(chosen))
+    if unknown:
+        sys.exit(f"no family named {', '.join(unknown)}: pick from {', '.join([*FAMILIES, *REFUSED])}")
     FILES.mkdir(exist_ok=True)
     raws = observations()
     feature_namespace: dict = {}
@@ -229,8 +239,9 @@ def main() -> None:
     features = np.stack([feature_namespace["encode"](raw) for raw in raws])
     targets = torch.tensor(np.tanh(features @ np.random.default_rng(0).normal(size=(36, 19))) * 3,
                            dtype=torch.float32)
-    made = {}
-    for name, (kind, variant, exporter, opset, inputs, outputs) in {**FAMILIES, **REFUSED}.items():
+    made = json.loads((FILES / "made.json").read_text()) if names and (FILES / "made.json").exists() else {}
+    for name, (kind, variant, exporter, opset, inputs, outputs) in chosen.items():
+        torch.manual_seed(zlib.crc32(name.encode()))
         model = kind()
         data = model_inputs(variant, inputs, raws)
         if name in FAMILIES:
@@ -247,8 +258,10 @@ def main() -> None:
             print(f"{name}: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr)
             continue
         print(name, made[name]["ops"])
+    order = [*FAMILIES, *REFUSED]
+    made = {name: made[name] for name in sorted(made, key=lambda name: order.index(name) if name in order else 99)}
     (FILES / "made.json").write_text(json.dumps(made, indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
