@@ -7,10 +7,9 @@ where its top-level names share one namespace with layers.py and activations.py.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from agent_runtime.activations import elu, erf, sigmoid
-from agent_runtime.convolution import image_convolution
+from agent_runtime.convolution import image_convolution, image_windows
 
 
 # ----- values -------------------------------------------------------------------------------------------------
@@ -255,19 +254,7 @@ def gather_nd(node, inputs, weights):
     return np.stack(picked).reshape(lead + picked[0].shape)
 
 
-# ----- convolution and pooling, channels first ----------------------------------------------------------------
-def spatial_windows(x, kernel, strides, dilations):
-    """(N, C, H, W) -> (N, C, Ho, Wo, kh, kw), a read-only strided view with the windows' dilations."""
-    x = np.ascontiguousarray(x)
-    n, channels, height, width = x.shape
-    out_h = (height - (kernel[0] - 1) * dilations[0] - 1) // strides[0] + 1
-    out_w = (width - (kernel[1] - 1) * dilations[1] - 1) // strides[1] + 1
-    sn, sc, sh, sw = x.strides
-    return as_strided(x, shape=(n, channels, out_h, out_w, kernel[0], kernel[1]),
-                      strides=(sn, sc, sh * strides[0], sw * strides[1], sh * dilations[0], sw * dilations[1]),
-                      writeable=False)
-
-
+# ----- convolution and pooling, channels first (run channels last, by convolution.py's windows) -------------
 def window_settings(node, spatial):
     """(strides, dilations, pads as ((top, bottom), (left, right))) of a node, for 2 spatial axes (1-D as H = 1)."""
     strides, dilations, pads = list(node["strides"]), list(node["dilations"]), list(node["pads"])
@@ -276,10 +263,12 @@ def window_settings(node, spatial):
     return strides, dilations, ((pads[0], pads[2]), (pads[1], pads[3]))
 
 
-def padded(x, pads, value):
+def channels_last(x, pads, value):
+    """(N, C, H, W) -> (N, H, W, C) padded with `value`: a view, unless there is padding."""
+    image = x.transpose(0, 2, 3, 1)
     if pads == ((0, 0), (0, 0)):
-        return x
-    return np.pad(x, ((0, 0), (0, 0)) + pads, mode="constant", constant_values=value)
+        return image
+    return np.pad(image, ((0, 0),) + pads + ((0, 0),), mode="constant", constant_values=value)
 
 
 def convolution(node, inputs, weights):
@@ -291,10 +280,8 @@ def convolution(node, inputs, weights):
     if spatial == 1:
         x, kernel = x[:, :, None, :], kernel[:, :, None, :]
     strides, dilations, pads = window_settings(node, spatial)
-    image = x.transpose(0, 2, 3, 1)
-    if pads != ((0, 0), (0, 0)):
-        image = np.pad(image, ((0, 0),) + pads + ((0, 0),), mode="constant")
-    out = image_convolution(image, kernel.transpose(2, 3, 1, 0), strides, dilations, node.get("group", 1))
+    out = image_convolution(channels_last(x, pads, 0), kernel.transpose(2, 3, 1, 0), strides, dilations,
+                            node.get("group", 1))
     if len(weights) > 1:
         out = out + weights[1]
     out = out.transpose(0, 3, 1, 2)
@@ -309,7 +296,8 @@ def pooled(node, x, fill, reduce):
         x = x[:, :, None, :]
     strides, dilations, pads = window_settings(node, spatial)
     kernel = ([1] if spatial == 1 else []) + list(node["kernel"])
-    out = reduce(spatial_windows(padded(x, pads, fill), kernel, strides, dilations), axis=(4, 5))
+    windows = image_windows(channels_last(x, pads, fill), kernel, strides, dilations)
+    out = reduce(windows, axis=(3, 4)).transpose(0, 3, 1, 2)
     return out[:, :, 0, :] if spatial == 1 else out
 
 
