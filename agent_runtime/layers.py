@@ -9,15 +9,14 @@ main.py holds this file and activations.py in one namespace: a layer named like 
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from agent_runtime.activations import activate, elu, leaky_relu, softmax
-from agent_runtime.convolution import image_convolution
+from agent_runtime.convolution import image_convolution, image_windows
 from agent_runtime.recurrent import RECURRENT_LAYERS
 from agent_runtime.tensor_ops import TENSOR_OPS
 
 
-# ----- windows: the convolution and pooling machinery ---------------------------------------------------------
+# ----- Keras' padding, convolution and pooling (convolution.py's windows) ---------------------------------------------
 def pad_amounts(length, window, stride):
     """Keras' `same` padding of one axis: (before, after)."""
     out = -(-length // stride)
@@ -34,17 +33,6 @@ def pad_same(x, window, strides, value):
     return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), mode="constant", constant_values=value)
 
 
-def windows(x, window, strides):
-    """(N, H, W, C) -> (N, Ho, Wo, C, kh, kw), a read-only strided view (no copy; numpy >= 1.16)."""
-    x = np.ascontiguousarray(x)
-    n, height, width, channels = x.shape
-    out_h = (height - window[0]) // strides[0] + 1
-    out_w = (width - window[1]) // strides[1] + 1
-    sn, sh, sw, sc = x.strides
-    return as_strided(x, shape=(n, out_h, out_w, channels, window[0], window[1]),
-                      strides=(sn, sh * strides[0], sw * strides[1], sc, sh, sw), writeable=False)
-
-
 def convolve(x, kernel, bias, strides, padding):
     """Conv2D without its activation: x (N, H, W, C), kernel (kh, kw, C, F), or one kernel per sample
     (N, kh, kw, C, F); -> (N, Ho, Wo, F)."""
@@ -59,16 +47,16 @@ def convolve(x, kernel, bias, strides, padding):
 def max_pool(x, size, strides, padding):
     if padding == "same":
         x = pad_same(x, size, strides, -np.inf)
-    return windows(x, size, strides).max(axis=(4, 5))
+    return image_windows(x, size, strides, (1, 1)).max(axis=(3, 4))
 
 
 def average_pool(x, size, strides, padding):
     """Average over each window's real inputs (Keras' `same` does not count the padding)."""
     if padding != "same":
-        return windows(x, size, strides).mean(axis=(4, 5))
-    sums = windows(pad_same(x, size, strides, 0.0), size, strides).sum(axis=(4, 5))
+        return image_windows(x, size, strides, (1, 1)).mean(axis=(3, 4))
+    sums = image_windows(pad_same(x, size, strides, 0.0), size, strides, (1, 1)).sum(axis=(3, 4))
     ones = np.ones((1,) + x.shape[1:3] + (1,), dtype=np.float32)
-    counts = windows(pad_same(ones, size, strides, 0.0), size, strides).sum(axis=(4, 5))
+    counts = image_windows(pad_same(ones, size, strides, 0.0), size, strides, (1, 1)).sum(axis=(3, 4))
     return sums / counts
 
 

@@ -190,14 +190,6 @@ def argmax(node, inputs, weights):
 
 
 # ----- shapes and indexing ------------------------------------------------------------------------------------
-def broadcast_shape(first, second):
-    """The shape two shapes broadcast to (numpy's rule, which ONNX's Expand follows)."""
-    rank = max(len(first), len(second))
-    first = (1,) * (rank - len(first)) + tuple(first)
-    second = (1,) * (rank - len(second)) + tuple(second)
-    return tuple(b if a == 1 else a for a, b in zip(first, second))
-
-
 def expand(node, inputs, weights):
     shape = node["shape"] if "shape" in node else [int(v) for v in inputs[1]]
     return inputs[0] * np.ones(shape, dtype=inputs[0].dtype)  # numpy's broadcast, exact (x * 1 keeps -0.0)
@@ -397,8 +389,8 @@ def gru(node, inputs, weights):
     hidden = r.shape[2]
     linear_before_reset = node.get("linear_before_reset")
     folded = 2 * hidden if linear_before_reset else 3 * hidden
-    bias = b[:, :3 * hidden] + np.concatenate([b[:, 3 * hidden:3 * hidden + folded],
-                                               np.zeros((b.shape[0], 3 * hidden - folded), dtype=b.dtype)], axis=1)
+    bias = b[:, :3 * hidden].copy()
+    bias[:, :folded] += b[:, 3 * hidden:3 * hidden + folded]
     steps = in_step_order(node, projected_inputs(x, w, bias))
     recurrent_zr, recurrent_h = r[:, :2 * hidden].transpose(0, 2, 1), r[:, 2 * hidden:].transpose(0, 2, 1)
     h_bias = b[:, None, 5 * hidden:]

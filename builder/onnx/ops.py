@@ -415,11 +415,17 @@ def gather_nd(reader, node):
     reader.bind(0, reader.emit("gather_nd", list(node.input[:2]), batch_dims=int(reader.attr("batch_dims", 0))))
 
 
+def broadcast_shape(first, second):
+    """The shape two shapes broadcast to (numpy's rule, which ONNX's Expand follows), checked at build time."""
+    rank = max(len(first), len(second))
+    first = (1,) * (rank - len(first)) + tuple(first)
+    second = (1,) * (rank - len(second)) + tuple(second)
+    return tuple(b if a == 1 else a for a, b in zip(first, second, strict=True))
+
+
 def expand(reader, node):
     if reader.is_constant(node.input[1]):
         target = _ints(reader.constant(node.input[1]))
-        from agent_runtime.tensor_ops import broadcast_shape
-
         reader.check_count(broadcast_shape(np.shape(reader.value(node.input[0])), target), "the expanded shape")
         reader.bind(0, reader.emit("expand", [node.input[0]], shape=target))
     else:
